@@ -116,7 +116,7 @@ export async function importEd25519PublicKey(base64: string): Promise<CryptoKey>
   if (raw.length !== 32) {
     throw new RangeError(`An Ed25519 public key is 32 bytes, this one decodes to ${raw.length}`);
   }
-  return crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "Ed25519", true, [
+  return await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "Ed25519", true, [
     "verify",
   ]);
 }
