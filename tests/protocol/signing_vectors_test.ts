@@ -44,7 +44,10 @@ Deno.test("the vector file covers both algorithms, unicode, nested params and em
   assert(vectors.length >= 6, `only ${vectors.length} vectors`);
   assert(vectors.some((v) => v.alg === "hmac-sha256"));
   assert(vectors.some((v) => v.alg === "ed25519"));
-  assert(vectors.some((v) => [...v.signed_bytes].some((ch) => ch.codePointAt(0)! > 127)), "no unicode vector");
+  assert(
+    vectors.some((v) => [...v.signed_bytes].some((ch) => ch.codePointAt(0)! > 127)),
+    "no unicode vector",
+  );
   assert(vectors.some((v) => Object.keys(v.command.params as object).length === 0));
   assert(vectors.some((v) => v.signed_bytes.includes('"params":{"changes":{')));
 });
