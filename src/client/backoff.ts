@@ -1,0 +1,109 @@
+/** Full-jitter exponential backoff (protocol 8) and the slow schedule used after auth failures. */
+import {
+  AUTH_RETRY_FIRST_MS,
+  AUTH_RETRY_MAX_MS,
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  BACKOFF_RESET_AFTER_MS,
+} from "../protocol/mod.ts";
+
+/** Options of {@linkcode Backoff}. */
+export interface BackoffOptions {
+  /** First step of the exponent. @default {BACKOFF_BASE_MS} */
+  baseMs?: number;
+  /** Longest single wait. @default {BACKOFF_CAP_MS} */
+  capMs?: number;
+  /** Healthy time after which the attempt count starts over. @default {BACKOFF_RESET_AFTER_MS} */
+  resetAfterMs?: number;
+  /** Uniform random source in [0, 1). @default {Math.random} */
+  random?: () => number;
+  /** Clock in Unix milliseconds. @default {Date.now} */
+  now?: () => number;
+}
+
+/**
+ * Full-jitter backoff: the n-th wait is `random(0, min(cap, base * 2^n))`. Call
+ * {@linkcode Backoff.healthy} whenever the connection works; after `resetAfterMs` of
+ * uninterrupted health the attempt count starts over.
+ *
+ * @example
+ * ```ts
+ * const backoff = new Backoff();
+ * while (!(await tryConnect())) await abortableDelay(backoff.next(), signal);
+ * ```
+ */
+export class Backoff {
+  #base: number;
+  #cap: number;
+  #resetAfter: number;
+  #random: () => number;
+  #now: () => number;
+  #attempt = 0;
+  #healthySince: number | undefined;
+
+  /** Creates a schedule at attempt 0. */
+  constructor(options: BackoffOptions = {}) {
+    this.#base = options.baseMs ?? BACKOFF_BASE_MS;
+    this.#cap = options.capMs ?? BACKOFF_CAP_MS;
+    this.#resetAfter = options.resetAfterMs ?? BACKOFF_RESET_AFTER_MS;
+    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+    if (!(this.#base > 0) || !(this.#cap >= this.#base)) {
+      throw new RangeError(`Backoff needs 0 < baseMs <= capMs, got ${this.#base}/${this.#cap}`);
+    }
+  }
+
+  /** Failures since the last reset. */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** The wait before the next try, in milliseconds; counts one failure. */
+  next(): number {
+    this.#healthySince = undefined;
+    const ceiling = Math.min(this.#cap, this.#base * 2 ** Math.min(this.#attempt, 30));
+    this.#attempt++;
+    return Math.floor(this.#random() * ceiling);
+  }
+
+  /** Records that the connection works now; resets after `resetAfterMs` of this. */
+  healthy(): void {
+    const now = this.#now();
+    if (this.#healthySince === undefined) this.#healthySince = now;
+    else if (now - this.#healthySince >= this.#resetAfter) this.#attempt = 0;
+  }
+
+  /** Starts over at attempt 0. */
+  reset(): void {
+    this.#attempt = 0;
+    this.#healthySince = undefined;
+  }
+}
+
+/**
+ * The slow retry schedule after 401/403 (protocol 8): 5 min, doubling to 60 min, without
+ * jitter so that `status` can say exactly when the next try is.
+ */
+export class AuthRetrySchedule {
+  #attempt = 0;
+  #first: number;
+  #max: number;
+
+  /** Creates a schedule; the bounds are the protocol's unless given. */
+  constructor(options: { firstMs?: number; maxMs?: number } = {}) {
+    this.#first = options.firstMs ?? AUTH_RETRY_FIRST_MS;
+    this.#max = options.maxMs ?? AUTH_RETRY_MAX_MS;
+  }
+
+  /** The wait before the next try after an auth failure. */
+  next(): number {
+    const wait = Math.min(this.#max, this.#first * 2 ** Math.min(this.#attempt, 30));
+    this.#attempt++;
+    return wait;
+  }
+
+  /** Starts over (after a successful authentication). */
+  reset(): void {
+    this.#attempt = 0;
+  }
+}

@@ -1,0 +1,291 @@
+/** The WebSocket command channel of protocol 3.5, with keepalive and reconnects. */
+import type { Logger } from "../log/logger.ts";
+import {
+  CloseCode,
+  MAX_FRAME_BYTES,
+  parseJson,
+  ServerFrameSchema,
+  WS_MAX_MISSED_PONGS,
+  WS_PING_INTERVAL_MS,
+} from "../protocol/mod.ts";
+import type { WebSocketState } from "../state/agent_status.ts";
+import { Backoff } from "./backoff.ts";
+import { ClockJumpDetector } from "./clock_jump.ts";
+import { abortableDelay } from "./delay.ts";
+import { userAgent } from "./user_agent.ts";
+
+/** Options of {@linkcode CommandChannel}. */
+export interface CommandChannelOptions {
+  /** `ws://` or `wss://` URL from the registration answer. */
+  url: string;
+  /** Sent as `Authorization: Bearer`. */
+  apiKey: string;
+  /** Sent as `X-Worker-Id`. */
+  workerId: string;
+  /** Receives each command frame's raw command; resolves `true` to ack it. */
+  onCommand: (raw: unknown) => Promise<boolean>;
+  /** Told every state change. */
+  onState?: (state: WebSocketState, detail?: string) => void;
+  /** Told when the server refuses the key (401/403 or close 4001/4003). */
+  onAuthFailure?: (reason: string) => void;
+  /** Where connection events are logged. */
+  logger: Logger;
+  /** HTTP client for `ca_file`/`proxy`. */
+  client?: Deno.HttpClient;
+  /** @default {WS_PING_INTERVAL_MS} */
+  pingIntervalMs?: number;
+  /** Reconnect schedule. @default {new Backoff()} */
+  backoff?: Backoff;
+  /** Wall clock. @default {Date.now} */
+  now?: () => number;
+  /** Jump detection. @default {new ClockJumpDetector()} */
+  clockJump?: ClockJumpDetector;
+}
+
+/** How one WebSocket session ended. */
+type SessionEnd =
+  | { kind: "closed"; code: number; reason: string; welcomed: boolean }
+  | { kind: "refused"; status: number; message: string }
+  | { kind: "error"; message: string }
+  | { kind: "aborted" };
+
+/**
+ * Keeps a WebSocket session to the control plane open while `run()` runs: authenticates
+ * with custom headers, answers and sends pings, declares the socket dead after 2 missed
+ * pongs, reconnects with full-jitter backoff (or after the server's `disconnect` delay), and
+ * forces a reconnect after a wall-clock jump. An upgrade answered 404 means the server has no
+ * WebSocket endpoint: the channel reports `unsupported` and retries only rarely, so the agent
+ * stays on heartbeat polling.
+ */
+export class CommandChannel {
+  #options: CommandChannelOptions;
+  #backoff: Backoff;
+  #now: () => number;
+  #socket: WebSocket | undefined;
+  #state: WebSocketState = "closed";
+  #forceReconnect: (() => void) | undefined;
+
+  /** Creates a channel; nothing connects until {@linkcode CommandChannel.run}. */
+  constructor(options: CommandChannelOptions) {
+    this.#options = options;
+    this.#backoff = options.backoff ?? new Backoff();
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The current state. */
+  get state(): WebSocketState {
+    return this.#state;
+  }
+
+  /** Sends an `ack`; returns false when no socket is open (the server will resend). */
+  ack(commandId: string): boolean {
+    return this.#send({ type: "ack", command_id: commandId });
+  }
+
+  /** Closes the current session so that `run()` reconnects at once. */
+  reconnect(): void {
+    this.#forceReconnect?.();
+  }
+
+  /**
+   * Connects and reconnects until `signal` aborts; then closes the socket with 1000.
+   * After an auth refusal it calls `onAuthFailure` and retries only every 5 minutes.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const { logger } = this.#options;
+    while (!signal.aborted) {
+      this.#setState("connecting");
+      const end = await this.#session(signal);
+      if (signal.aborted || end.kind === "aborted") break;
+      let wait: number;
+      if (end.kind === "refused" && end.status === 404) {
+        this.#setState("unsupported", "upgrade answered 404");
+        logger.info("control plane has no WebSocket endpoint; using heartbeat polling");
+        wait = 10 * 60_000;
+      } else if (
+        end.kind === "refused" && (end.status === 401 || end.status === 403) ||
+        end.kind === "closed" &&
+          (end.code === CloseCode.unauthorized || end.code === CloseCode.forbidden)
+      ) {
+        const reason = end.kind === "refused"
+          ? `WebSocket upgrade refused with HTTP ${end.status}`
+          : `WebSocket closed ${end.code} ${end.reason}`;
+        this.#setState("closed", reason);
+        this.#options.onAuthFailure?.(reason);
+        wait = 5 * 60_000;
+      } else if (end.kind === "closed" && end.code === CloseCode.replaced) {
+        // Another session of this worker took over (a second agent with the same key, or our
+        // own reconnect racing the old socket). Back off rather than fight over the session.
+        this.#setState("closed", "session replaced (4008)");
+        logger.warn("WebSocket session replaced by another connection of this worker");
+        wait = this.#backoff.next();
+      } else {
+        const detail = end.kind === "closed"
+          ? `closed ${end.code}${end.reason ? ` ${end.reason}` : ""}`
+          : end.kind === "refused"
+          ? `upgrade refused with HTTP ${end.status}`
+          : end.message;
+        this.#setState("closed", detail);
+        wait = this.#retryAfterMs ?? this.#backoff.next();
+        logger.debug("WebSocket down, reconnecting", { detail, wait_ms: wait });
+      }
+      this.#retryAfterMs = undefined;
+      await abortableDelay(wait, signal);
+    }
+    this.#setState("closed");
+  }
+
+  #retryAfterMs: number | undefined;
+
+  #setState(state: WebSocketState, detail?: string): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.#options.onState?.(state, detail);
+  }
+
+  #send(frame: Record<string, unknown>): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    try {
+      socket.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #session(signal: AbortSignal): Promise<SessionEnd> {
+    const { url, apiKey, workerId, logger } = this.#options;
+    const pingIntervalMs = this.#options.pingIntervalMs ?? WS_PING_INTERVAL_MS;
+    const clockJump = this.#options.clockJump ?? new ClockJumpDetector({ now: this.#now });
+    return new Promise<SessionEnd>((resolve) => {
+      let settled = false;
+      let welcomed = false;
+      let errorMessage = "";
+      let outstandingPings = 0;
+      let ticker: number | undefined;
+      const socketOptions: { headers: Record<string, string>; client?: Deno.HttpClient } = {
+        headers: {
+          "Authorization": `Bearer ${apiKey}`,
+          "X-Worker-Id": workerId,
+          "User-Agent": userAgent(),
+        },
+      };
+      if (this.#options.client) socketOptions.client = this.#options.client;
+      let socket: WebSocket;
+      try {
+        // The "dom" lib's WebSocket type hides Deno's options overload (headers, client).
+        socket = new WebSocket(url, socketOptions as unknown as string[]);
+      } catch (error) {
+        resolve({ kind: "error", message: (error as Error).message });
+        return;
+      }
+      this.#socket = socket;
+      const finish = (end: SessionEnd) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(ticker);
+        signal.removeEventListener("abort", onAbort);
+        this.#forceReconnect = undefined;
+        if (this.#socket === socket) this.#socket = undefined;
+        resolve(end);
+      };
+      const closeSocket = (code: number, reason: string) => {
+        try {
+          if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+            socket.close(code, reason);
+          }
+        } catch {
+          // Already closing.
+        }
+      };
+      const onAbort = () => {
+        closeSocket(CloseCode.normal, "agent shutting down");
+        finish({ kind: "aborted" });
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#forceReconnect = () => {
+        closeSocket(CloseCode.normal, "reconnecting");
+        finish({ kind: "error", message: "reconnect requested" });
+      };
+      socket.onopen = () => {
+        this.#setState("open");
+        logger.info("WebSocket command channel open");
+        ticker = setInterval(() => {
+          const jump = clockJump.check();
+          if (jump !== 0) {
+            logger.warn("wall clock jumped; reconnecting the WebSocket", { jump_ms: jump });
+            closeSocket(CloseCode.goingAway, "clock jump");
+            finish({ kind: "error", message: `wall clock jumped ${jump} ms` });
+            return;
+          }
+          if (outstandingPings >= WS_MAX_MISSED_PONGS) {
+            logger.warn("WebSocket missed 2 pongs; reconnecting");
+            closeSocket(CloseCode.goingAway, "missed pongs");
+            finish({ kind: "error", message: "missed pongs" });
+            return;
+          }
+          outstandingPings++;
+          this.#send({ type: "ping", ts: this.#now() });
+        }, pingIntervalMs);
+      };
+      socket.onerror = (event) => {
+        errorMessage = (event as ErrorEvent).message ?? "WebSocket error";
+      };
+      socket.onclose = (event) => {
+        const status = /Invalid status code:? (\d{3})/.exec(errorMessage)?.[1];
+        if (!welcomed && status !== undefined) {
+          finish({ kind: "refused", status: Number(status), message: errorMessage });
+        } else if (event.code === 0 || event.code === 1006) {
+          finish({ kind: "error", message: errorMessage || `closed ${event.code}` });
+        } else {
+          finish({ kind: "closed", code: event.code, reason: event.reason, welcomed });
+        }
+      };
+      socket.onmessage = (event) => {
+        if (typeof event.data !== "string") return;
+        if (event.data.length > MAX_FRAME_BYTES) {
+          closeSocket(CloseCode.messageTooBig, "frame too large");
+          return;
+        }
+        const parsed = parseJson(ServerFrameSchema, event.data);
+        if (!parsed.ok) {
+          logger.warn("ignoring a malformed WebSocket frame", { error: parsed.error });
+          return;
+        }
+        const frame = parsed.value;
+        switch (frame.type) {
+          case "welcome":
+            welcomed = true;
+            this.#backoff.healthy();
+            break;
+          case "ping":
+            this.#send({ type: "pong", ts: frame.ts });
+            break;
+          case "pong":
+            outstandingPings = 0;
+            this.#backoff.healthy();
+            break;
+          case "disconnect":
+            logger.info("server asked to disconnect", {
+              reason: frame.reason,
+              retry_after_seconds: frame.retry_after_seconds,
+            });
+            this.#retryAfterMs = frame.retry_after_seconds * 1000;
+            closeSocket(CloseCode.normal, "server asked to disconnect");
+            break;
+          case "command": {
+            const raw = frame.command;
+            const id = typeof raw.id === "string" ? raw.id : undefined;
+            this.#options.onCommand(raw).then((ack) => {
+              if (ack && id !== undefined) this.#send({ type: "ack", command_id: id });
+            }).catch((error) => {
+              logger.error("command intake failed", { error: String(error) });
+            });
+            break;
+          }
+        }
+      };
+    });
+  }
+}
