@@ -1,0 +1,772 @@
+/**
+ * The dashboard's browser script, served as `/dashboard/app.js`.
+ *
+ * Rules it keeps: it calls only the admin API of `shared/interfaces.md` section 3; every value
+ * from the server reaches the page through `textContent` or a DOM property, never through
+ * markup (no `innerHTML`); event handlers are attached with `addEventListener` (the CSP forbids
+ * inline handlers); the admin token lives in `sessionStorage` and is sent only as a bearer
+ * token to this origin.
+ */
+import { COMMAND_TIMEOUT_BOUNDS, COMMAND_TYPES } from "../../protocol/mod.ts";
+
+/** Example params per command type, prefilled when a type is chosen in the send form. */
+const PARAMS_TEMPLATES: Record<string, unknown> = {
+  start_trading: {},
+  stop_trading: { force: false },
+  update_config: { changes: { log_level: "debug" } },
+  restart_agent: {},
+  collect_diagnostics: {},
+  ping: {},
+};
+
+/** How often the worker list and the open worker are refreshed. */
+export const REFRESH_INTERVAL_MS = 5_000;
+
+/** The script served at `/dashboard/app.js` (an ES module). */
+export const APP_JS =
+  `// FineTuneLab control plane dashboard. Generated from src/control_plane/dashboard/_app_js.ts.
+const COMMAND_TYPES = ${JSON.stringify(COMMAND_TYPES)};
+const PARAMS_TEMPLATES = ${JSON.stringify(PARAMS_TEMPLATES)};
+const TIMEOUT_BOUNDS = ${JSON.stringify(COMMAND_TIMEOUT_BOUNDS)};
+const REFRESH_MS = ${REFRESH_INTERVAL_MS};
+const TOKEN_KEY = "ftl.controlPlane.adminToken";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY) ?? "",
+  route: { view: "workers", workerId: null },
+  workers: [],
+  timer: null,
+  refreshing: false,
+  // The send form and its draft survive refreshes of the same worker.
+  formWorkerId: null,
+};
+
+// ---------------------------------------------------------------- DOM helpers
+
+/** Creates an element; strings among the children become text nodes, never markup. */
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2), value);
+    } else if (key in el) el[key] = value;
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+function showBanner(message, kind = "error") {
+  const banner = $("banner");
+  clear(banner).append(
+    h("span", {}, message),
+    h("button", { type: "button", class: "ghost small", onclick: hideBanner }, "Dismiss"),
+  );
+  banner.className = "banner " + kind;
+  banner.hidden = false;
+}
+
+function hideBanner() {
+  $("banner").hidden = true;
+}
+
+// ---------------------------------------------------------------- formatting
+
+function toMs(value) {
+  if (typeof value === "number" && Number.isFinite(value)) {
+    // Seconds (FTL "timestamp") versus milliseconds: anything before 2001 in ms is seconds.
+    return value < 1e12 ? value * 1000 : value;
+  }
+  if (typeof value === "string" && value !== "") {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? null : parsed;
+  }
+  return null;
+}
+
+function formatAgo(value) {
+  const ms = toMs(value);
+  if (ms === null) return "never";
+  const seconds = Math.round((Date.now() - ms) / 1000);
+  if (seconds < 0) return "just now";
+  if (seconds < 5) return "just now";
+  if (seconds < 90) return seconds + " s ago";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return minutes + " min ago";
+  const hours = Math.round(minutes / 60);
+  if (hours < 36) return hours + " h ago";
+  return Math.round(hours / 24) + " d ago";
+}
+
+function formatTime(value) {
+  const ms = toMs(value);
+  return ms === null ? "—" : new Date(ms).toLocaleString();
+}
+
+function isNum(value) {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+function fixed(value, digits = 1) {
+  return isNum(value) ? value.toFixed(digits) : "—";
+}
+
+function formatMb(mb) {
+  if (!isNum(mb)) return "—";
+  if (mb >= 1024) return (mb / 1024).toFixed(1) + " GiB";
+  return mb.toFixed(0) + " MiB";
+}
+
+function formatGb(gb) {
+  if (!isNum(gb)) return "—";
+  if (gb >= 1024) return (gb / 1024).toFixed(2) + " TiB";
+  return gb.toFixed(1) + " GiB";
+}
+
+function formatBytes(bytes) {
+  if (!isNum(bytes)) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return (unit === 0 ? value.toFixed(0) : value.toFixed(1)) + " " + units[unit];
+}
+
+function formatRate(bytesPerSecond) {
+  return isNum(bytesPerSecond) ? formatBytes(bytesPerSecond) + "/s" : "—";
+}
+
+function formatDuration(seconds) {
+  if (!isNum(seconds)) return "—";
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  const hh = Math.floor((s % 86400) / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  if (d > 0) return d + "d " + hh + "h";
+  if (hh > 0) return hh + "h " + mm + "m";
+  if (mm > 0) return mm + "m " + (s % 60) + "s";
+  return s + "s";
+}
+
+function percent(used, total) {
+  return isNum(used) && isNum(total) && total > 0 ? (used / total) * 100 : null;
+}
+
+const BADGE_KINDS = {
+  online: "good", completed: "good", running: "good", acked: "info",
+  pending: "warn", delivered: "info", starting: "info", stopping: "warn", draining: "warn",
+  error: "bad", failed: "bad", timeout: "bad", crashed: "bad",
+  offline: "dim", stopped: "dim",
+};
+
+function badge(text) {
+  const value = typeof text === "string" && text !== "" ? text : "unknown";
+  return h("span", { class: "badge " + (BADGE_KINDS[value] ?? "dim"), dataset: { status: value } },
+    value);
+}
+
+function bar(pct) {
+  const track = h("div", { class: "bar" });
+  const fill = h("div", { class: "bar-fill" });
+  if (isNum(pct)) {
+    const clamped = Math.max(0, Math.min(100, pct));
+    fill.style.width = clamped.toFixed(1) + "%";
+    if (clamped >= 90) fill.classList.add("hot");
+    else if (clamped >= 70) fill.classList.add("warm");
+  }
+  track.append(fill);
+  return track;
+}
+
+function shortId(id) {
+  return typeof id === "string" && id.length > 14 ? id.slice(0, 8) + "…" : String(id ?? "");
+}
+
+// ---------------------------------------------------------------- admin API
+
+class ApiError extends Error {
+  constructor(status, message, code) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(path, init = {}) {
+  const headers = { Accept: "application/json", Authorization: "Bearer " + state.token };
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, { ...init, headers, cache: "no-store", credentials: "omit" });
+  } catch {
+    throw new ApiError(0, "The control plane cannot be reached.", "network");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (response.status === 401) {
+    signOut("The admin token was rejected. Sign in again.");
+    throw new ApiError(401, "unauthorized", body?.code);
+  }
+  if (!response.ok) {
+    const message = typeof body?.error === "string" ? body.error : "HTTP " + response.status;
+    throw new ApiError(response.status, message, body?.code);
+  }
+  return body ?? {};
+}
+
+function workerPath(id) {
+  return "/api/workers/" + encodeURIComponent(id);
+}
+
+// ---------------------------------------------------------------- sign in / out
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.token = "";
+  state.workers = [];
+  state.formWorkerId = null;
+  stopRefresh();
+  render();
+  if (message) {
+    const error = $("login-error");
+    error.textContent = message;
+    error.hidden = false;
+  }
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  const input = $("token");
+  const token = input.value.trim();
+  const error = $("login-error");
+  error.hidden = true;
+  if (token === "") return;
+  state.token = token;
+  try {
+    await api("/api/workers?limit=1");
+  } catch (e) {
+    state.token = "";
+    if (e.status !== 401) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  input.value = "";
+  render();
+}
+
+// ---------------------------------------------------------------- routing
+
+function parseRoute() {
+  const hash = location.hash.replace(/^#/, "");
+  const parts = hash.split("/").filter((p) => p !== "");
+  if (parts[0] === "keys") return { view: "keys", workerId: null };
+  if (parts[0] === "workers" && parts[1]) {
+    return { view: "workers", workerId: decodeURIComponent(parts[1]) };
+  }
+  return { view: "workers", workerId: null };
+}
+
+function render() {
+  const signedIn = state.token !== "";
+  $("login").hidden = signedIn;
+  $("nav").hidden = !signedIn;
+  $("sign-out").hidden = !signedIn;
+  state.route = parseRoute();
+  $("workers-view").hidden = !signedIn || state.route.view !== "workers";
+  $("keys-view").hidden = !signedIn || state.route.view !== "keys";
+  for (const link of document.querySelectorAll("#nav a")) {
+    link.classList.toggle("active", link.dataset.route === state.route.view);
+  }
+  if (!signedIn) {
+    $("token").focus();
+    return;
+  }
+  if (state.route.view === "workers") {
+    if (state.route.workerId !== state.formWorkerId) renderDetailShell();
+    refresh();
+  } else {
+    stopRefresh();
+  }
+}
+
+// ---------------------------------------------------------------- refresh loop
+
+function stopRefresh() {
+  if (state.timer !== null) clearTimeout(state.timer);
+  state.timer = null;
+}
+
+function scheduleRefresh() {
+  stopRefresh();
+  if (state.token !== "" && state.route.view === "workers") {
+    state.timer = setTimeout(refresh, REFRESH_MS);
+  }
+}
+
+async function refresh() {
+  if (state.refreshing) return;
+  state.refreshing = true;
+  stopRefresh();
+  try {
+    await Promise.all([loadWorkers(), state.route.workerId ? loadDetail(state.route.workerId) : null]);
+    $("refresh-state").textContent = "updated " + new Date().toLocaleTimeString();
+  } catch (e) {
+    if (e.status !== 401) {
+      $("refresh-state").textContent = "update failed";
+      showBanner(e.message);
+    }
+  } finally {
+    state.refreshing = false;
+    scheduleRefresh();
+  }
+}
+
+// ---------------------------------------------------------------- worker list
+
+async function loadWorkers() {
+  const status = $("status-filter").value;
+  const query = new URLSearchParams({ limit: "200" });
+  if (status) query.set("status", status);
+  const body = await api("/api/workers?" + query);
+  state.workers = Array.isArray(body.workers) ? body.workers : [];
+  renderWorkers();
+}
+
+function renderWorkers() {
+  const rows = clear($("worker-rows"));
+  $("worker-count").textContent = String(state.workers.length);
+  $("workers-empty").hidden = state.workers.length > 0;
+  for (const worker of state.workers) {
+    const id = String(worker.worker_id ?? "");
+    const online = worker.is_online === true;
+    const selected = id === state.route.workerId;
+    const row = h("tr", {
+      class: selected ? "selected" : "",
+      dataset: { workerId: id },
+      tabIndex: 0,
+      onclick: () => openWorker(id),
+      onkeydown: (event) => {
+        if (event.key === "Enter") openWorker(id);
+      },
+    },
+      h("td", {},
+        h("div", { class: "worker-name" },
+          h("span", { class: "dot " + (online ? "on" : "off"), title: online ? "online" : "offline" }),
+          worker.hostname ?? "(no hostname)"),
+        h("div", { class: "muted small mono" }, id,
+          worker.platform ? " · " + worker.platform : "",
+          worker.version ? " · v" + worker.version : "")),
+      h("td", {}, badge(worker.status), online ? "" : h("span", { class: "muted small" }, " not connected")),
+      h("td", { title: formatTime(worker.last_heartbeat) }, formatAgo(worker.last_heartbeat)),
+    );
+    rows.append(row);
+  }
+}
+
+function openWorker(id) {
+  location.hash = "#/workers/" + encodeURIComponent(id);
+}
+
+// ---------------------------------------------------------------- worker detail
+
+function renderDetailShell() {
+  const detail = clear($("detail"));
+  const id = state.route.workerId;
+  state.formWorkerId = id;
+  if (!id) {
+    detail.append(h("div", { class: "card empty-detail" },
+      h("p", { class: "muted" }, "Select a worker to see its metrics and commands.")));
+    return;
+  }
+  detail.append(
+    h("div", { id: "detail-info", class: "card" }, h("p", { class: "muted" }, "Loading…")),
+    h("div", { id: "detail-metrics" }),
+    h("div", { class: "card" },
+      h("div", { class: "card-head" }, h("h3", {}, "Send a command")),
+      commandForm(id)),
+    h("div", { class: "card" },
+      h("div", { class: "card-head" }, h("h3", {}, "Recent commands")),
+      h("div", { id: "detail-commands" }, h("p", { class: "muted" }, "Loading…"))),
+  );
+}
+
+function commandForm(workerId) {
+  const type = h("select", { id: "command-type", name: "command_type" },
+    COMMAND_TYPES.map((t) => h("option", { value: t }, t)));
+  type.value = "ping";
+  const params = h("textarea", {
+    id: "command-params", name: "params", rows: 3, spellcheck: false,
+    value: JSON.stringify(PARAMS_TEMPLATES.ping),
+  });
+  const timeout = h("input", {
+    id: "command-timeout", name: "timeout_seconds", type: "number",
+    min: TIMEOUT_BOUNDS.min, max: TIMEOUT_BOUNDS.max, value: "300", required: true,
+  });
+  const message = h("p", { id: "command-message", class: "small", role: "status" });
+  type.addEventListener("change", () => {
+    params.value = JSON.stringify(PARAMS_TEMPLATES[type.value] ?? {}, null, 0);
+  });
+  const submit = h("button", { type: "submit", class: "primary" }, "Send");
+  const form = h("form", { id: "command-form", class: "command-form", autocomplete: "off" },
+    h("label", {}, "Command", type),
+    h("label", { class: "grow" }, "Params (JSON)", params),
+    h("label", {}, "Timeout (s)", timeout),
+    h("div", { class: "form-actions" }, submit),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.className = "small";
+    let parsed;
+    try {
+      parsed = params.value.trim() === "" ? {} : JSON.parse(params.value);
+    } catch (e) {
+      message.className = "small error";
+      message.textContent = "Params are not valid JSON: " + e.message;
+      return;
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      message.className = "small error";
+      message.textContent = "Params must be a JSON object, like {}.";
+      return;
+    }
+    const seconds = Number(timeout.value);
+    if (!Number.isInteger(seconds) || seconds < TIMEOUT_BOUNDS.min || seconds > TIMEOUT_BOUNDS.max) {
+      message.className = "small error";
+      message.textContent = "Timeout must be a whole number of seconds from " +
+        TIMEOUT_BOUNDS.min + " to " + TIMEOUT_BOUNDS.max + ".";
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const body = await api("/api/workers/commands", {
+        method: "POST",
+        body: JSON.stringify({
+          worker_id: workerId, command_type: type.value, params: parsed, timeout_seconds: seconds,
+        }),
+      });
+      message.className = "small ok";
+      message.textContent = "Queued " + type.value + " (" + shortId(body.command_id) + "), status " +
+        (body.status ?? "pending") + ".";
+      await refresh();
+    } catch (e) {
+      if (e.status !== 401) {
+        message.className = "small error";
+        message.textContent = "Not sent: " + e.message;
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function loadDetail(id) {
+  let body;
+  try {
+    body = await api(workerPath(id));
+  } catch (e) {
+    if (e.status === 404 && id === state.route.workerId) {
+      const info = $("detail-info");
+      if (info) clear(info).append(h("p", { class: "muted" }, "This worker no longer exists."));
+      return;
+    }
+    throw e;
+  }
+  if (id !== state.route.workerId || state.formWorkerId !== id) return;
+  const worker = body.worker ?? {};
+  const samples = Array.isArray(body.metrics) ? body.metrics : [];
+  const commands = Array.isArray(body.commands) ? body.commands : [];
+  renderInfo(worker);
+  renderMetrics(latestSample(samples), worker);
+  renderCommands(commands);
+}
+
+function latestSample(samples) {
+  let best = null;
+  for (const raw of samples) {
+    const sample = raw && typeof raw.sample === "object" && raw.sample !== null
+      ? { ...raw, ...raw.sample }
+      : raw;
+    if (!sample || typeof sample !== "object") continue;
+    const t = toMs(sample.ts ?? sample.received_at ?? sample.created_at) ?? 0;
+    const bt = best === null ? -1 : (toMs(best.ts ?? best.received_at ?? best.created_at) ?? 0);
+    if (best === null || t > bt || (t === bt && (sample.seq ?? 0) > (best.seq ?? 0))) best = sample;
+  }
+  return best;
+}
+
+function renderInfo(worker) {
+  const info = $("detail-info");
+  if (!info) return;
+  const id = String(worker.worker_id ?? state.route.workerId);
+  const meta = worker.metadata && typeof worker.metadata === "object" ? worker.metadata : {};
+  const online = worker.is_online === true;
+  const confirmBox = h("span", { class: "confirm", hidden: true },
+    h("span", { class: "small" }, "Delete this worker and its history?"),
+    h("button", { type: "button", class: "danger", id: "confirm-delete", onclick: () => deleteWorker(id) },
+      "Delete"),
+    h("button", { type: "button", class: "ghost", onclick: () => {
+      confirmBox.hidden = true;
+      deleteButton.hidden = false;
+    } }, "Cancel"));
+  const deleteButton = h("button", { type: "button", class: "danger ghost", id: "delete-worker",
+    onclick: () => {
+      deleteButton.hidden = true;
+      confirmBox.hidden = false;
+    } }, "Delete worker");
+  const facts = [
+    ["Worker ID", id, "mono"],
+    ["Platform", [worker.platform, meta.arch].filter(Boolean).join(" / ") || "—"],
+    ["OS", meta.os_release ?? "—"],
+    ["Agent version", worker.version ?? "—"],
+    ["Runtime", meta.runtime ?? "—"],
+    ["CPUs", meta.cpu_count ?? "—"],
+    ["Max concurrency", worker.max_concurrency ?? "—"],
+    ["Current load", worker.current_load ?? "—"],
+    ["Capabilities", Array.isArray(worker.capabilities) ? worker.capabilities.join(", ") || "—" : "—"],
+    ["Registered", formatTime(worker.created_at ?? worker.registered_at)],
+    ["Last heartbeat", worker.last_heartbeat ? formatAgo(worker.last_heartbeat) + " · " +
+      formatTime(worker.last_heartbeat) : "never"],
+  ];
+  clear(info).append(
+    h("div", { class: "detail-head" },
+      h("div", {},
+        h("h2", { id: "detail-hostname" },
+          h("span", { class: "dot " + (online ? "on" : "off") }), worker.hostname ?? "(no hostname)"),
+        h("div", { class: "detail-status" }, badge(worker.status),
+          h("span", { class: "muted small" }, online ? " connected" : " not connected"))),
+      h("div", { class: "detail-actions" }, deleteButton, confirmBox)),
+    h("dl", { class: "facts" },
+      facts.map(([label, value, cls]) => [h("dt", {}, label), h("dd", { class: cls ?? "" }, String(value))])),
+  );
+}
+
+async function deleteWorker(id) {
+  try {
+    await api(workerPath(id), { method: "DELETE" });
+  } catch (e) {
+    if (e.status !== 401) showBanner("Could not delete the worker: " + e.message);
+    return;
+  }
+  showBanner("Worker " + id + " deleted.", "info");
+  location.hash = "#/";
+}
+
+function metricCard(title, main, pct, ...rest) {
+  return h("div", { class: "metric" },
+    h("div", { class: "metric-title" }, title),
+    h("div", { class: "metric-main" }, main),
+    pct === undefined ? null : bar(pct),
+    rest.map((line) => h("div", { class: "muted small" }, line)));
+}
+
+function renderMetrics(sample, worker) {
+  const box = $("detail-metrics");
+  if (!box) return;
+  clear(box);
+  // The latest full sample wins; a heartbeat's flat snapshot is the fallback.
+  const snapshot = [worker.metrics, worker.last_metrics, worker.snapshot]
+    .find((m) => m && typeof m === "object") ?? {};
+  const m = sample ?? snapshot;
+  if (!sample && Object.keys(snapshot).length === 0) {
+    box.append(h("div", { class: "card" }, h("h3", {}, "Metrics"),
+      h("p", { class: "muted" }, "No metrics received yet.")));
+    return;
+  }
+  const cpu = m.cpu_percent;
+  const memPct = percent(m.memory_used_mb, m.memory_total_mb);
+  const diskPct = percent(m.disk_used_gb, m.disk_total_gb);
+  const trading = m.trading && typeof m.trading === "object" ? m.trading : {};
+  const tradingStatus = trading.status ?? m.trading_status;
+  const loadAvg = Array.isArray(m.load_avg) ? "load " + m.load_avg.map((v) => fixed(v, 2)).join(" ") : null;
+  const cores = Array.isArray(m.cpu_per_core) ? m.cpu_per_core.length + " cores" : null;
+  const cards = h("div", { class: "metrics-grid" },
+    metricCard("CPU", fixed(cpu) + " %", cpu, [cores, loadAvg].filter(Boolean).join(" · ") || null),
+    metricCard("Memory", formatMb(m.memory_used_mb) + " / " + formatMb(m.memory_total_mb), memPct,
+      isNum(m.memory_available_mb) ? formatMb(m.memory_available_mb) + " available" : null,
+      isNum(m.swap_total_mb) && m.swap_total_mb > 0
+        ? "swap " + formatMb(m.swap_used_mb) + " / " + formatMb(m.swap_total_mb) : null),
+    metricCard("Disk", formatGb(m.disk_used_gb) + " / " + formatGb(m.disk_total_gb), diskPct),
+    metricCard("Network", "↑ " + formatMb(m.network_sent_mb) + "  ↓ " + formatMb(m.network_recv_mb),
+      undefined, "since boot"),
+    h("div", { class: "metric", id: "trading-card" },
+      h("div", { class: "metric-title" }, "Trading"),
+      h("div", { class: "metric-main" }, badge(tradingStatus)),
+      h("div", { class: "muted small" },
+        "pid " + (trading.pid ?? "—") + " · up " + formatDuration(trading.uptime_s)),
+      h("div", { class: "muted small" },
+        (trading.active_trades ?? m.active_trades ?? 0) + " active trades · " +
+          (trading.restarts ?? 0) + " restarts")),
+  );
+  const when = sample ? "Sample " + (sample.seq ?? "") + " · " + formatAgo(sample.ts) : "From the last heartbeat";
+  const card = h("div", { class: "card" },
+    h("div", { class: "card-head" }, h("h3", {}, "Latest metrics"),
+      h("span", { class: "muted small", title: formatTime(sample?.ts) }, when)),
+    cards);
+  const gpus = Array.isArray(m.gpus) ? m.gpus : [];
+  card.append(h("h4", {}, "GPUs"));
+  if (gpus.length === 0) {
+    card.append(h("p", { class: "muted small" }, sample ? "No GPU reported." : "Not in heartbeats."));
+  } else {
+    card.append(table(["#", "Name", "Utilisation", "Memory", "Temp", "Power"], gpus.map((g) => [
+      g.index ?? "", g.name ?? "",
+      h("div", { class: "cell-bar" }, fixed(g.util_percent, 0) + " %", bar(g.util_percent)),
+      formatMb(g.memory_used_mb) + " / " + formatMb(g.memory_total_mb),
+      isNum(g.temperature_c) ? g.temperature_c.toFixed(0) + " °C" : "—",
+      isNum(g.power_w) ? g.power_w.toFixed(0) + " W" : "—",
+    ]), "gpus"));
+  }
+  const disks = Array.isArray(m.disks) ? m.disks : [];
+  if (disks.length > 0) {
+    card.append(h("h4", {}, "File systems"), table(["Mount", "Type", "Used", "Size", ""], disks.map((d) => [
+      d.mount ?? "", d.fs_type ?? "", formatBytes(d.used_bytes), formatBytes(d.total_bytes),
+      bar(percent(d.used_bytes, d.total_bytes)),
+    ])));
+  }
+  const net = Array.isArray(m.net) ? m.net : [];
+  if (net.length > 0) {
+    card.append(h("h4", {}, "Network interfaces"), table(["Interface", "Received", "Sent", "In", "Out"],
+      net.map((n) => [n.iface ?? "", formatBytes(n.rx_bytes), formatBytes(n.tx_bytes),
+        formatRate(n.rx_bytes_per_s), formatRate(n.tx_bytes_per_s)])));
+  }
+  const agent = m.agent && typeof m.agent === "object" ? m.agent : null;
+  if (agent) {
+    card.append(h("p", { class: "muted small agent-line" },
+      "Agent: " + formatMb(agent.rss_mb) + " RSS · " + fixed(agent.cpu_percent) + " % CPU · up " +
+        formatDuration(agent.uptime_s) + " · spool " + (agent.spool_depth ?? 0) + " · dropped samples " +
+        (agent.dropped_samples ?? 0)));
+  }
+  box.append(card);
+}
+
+function table(headers, rows, id) {
+  return h("div", { class: "table-wrap" }, h("table", { class: "data", id },
+    h("thead", {}, h("tr", {}, headers.map((label) => h("th", {}, label)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell)))))));
+}
+
+function renderCommands(commands) {
+  const box = $("detail-commands");
+  if (!box) return;
+  clear(box);
+  if (commands.length === 0) {
+    box.append(h("p", { class: "muted" }, "No commands sent to this worker yet."));
+    return;
+  }
+  const sorted = [...commands].sort((a, b) => (toMs(b.created_at) ?? 0) - (toMs(a.created_at) ?? 0));
+  box.append(h("div", { class: "table-wrap" }, h("table", { class: "data commands", id: "command-rows" },
+    h("thead", {}, h("tr", {}, ["Created", "Command", "Status", "Result"].map((l) => h("th", {}, l)))),
+    h("tbody", {}, sorted.map(commandRow)))));
+}
+
+function commandRow(command) {
+  const id = String(command.command_id ?? command.id ?? "");
+  const result = command.result && typeof command.result === "object" ? command.result : command;
+  const status = command.status ?? result.status;
+  const pieces = [];
+  if (result.output) pieces.push(h("div", {}, String(result.output)));
+  if (result.error) {
+    pieces.push(h("div", { class: "error" }, String(result.error) +
+      (result.error_code ? " (" + result.error_code + ")" : "")));
+  } else if (result.error_code) pieces.push(h("div", { class: "error" }, String(result.error_code)));
+  if (result.data && typeof result.data === "object" && Object.keys(result.data).length > 0) {
+    pieces.push(h("details", {}, h("summary", {}, "data"),
+      h("pre", {}, JSON.stringify(result.data, null, 2))));
+  }
+  const params = command.params && typeof command.params === "object" && Object.keys(command.params).length > 0
+    ? h("div", { class: "muted small mono" }, JSON.stringify(command.params))
+    : null;
+  const delivered = command.delivery_count ?? command.deliveries;
+  return h("tr", { dataset: { commandId: id, status: String(status ?? "") } },
+    h("td", { title: formatTime(command.created_at) }, formatAgo(command.created_at)),
+    h("td", {}, h("div", { class: "mono" }, String(command.command_type ?? "")),
+      h("div", { class: "muted small mono", title: id }, shortId(id)), params),
+    h("td", {}, badge(status),
+      isNum(delivered) && delivered > 0 ? h("div", { class: "muted small" }, "delivered ×" + delivered) : null),
+    h("td", { class: "result" }, pieces.length > 0 ? pieces : h("span", { class: "muted" }, "—")),
+  );
+}
+
+// ---------------------------------------------------------------- keys
+
+async function onCreateKey(event) {
+  event.preventDefault();
+  const name = $("key-name").value.trim();
+  const scope = $("key-scope").value;
+  const out = $("key-result");
+  if (name === "") return;
+  let body;
+  try {
+    body = await api("/api/admin/keys", { method: "POST", body: JSON.stringify({ name, scopes: [scope] }) });
+  } catch (e) {
+    if (e.status !== 401) {
+      clear(out).append(h("p", { class: "error" }, "Could not create the key: " + e.message));
+      out.hidden = false;
+    }
+    return;
+  }
+  $("key-name").value = "";
+  const keyField = h("input", { id: "new-key", class: "mono", readOnly: true, value: String(body.key ?? ""),
+    onfocus: (e) => e.target.select() });
+  const copy = h("button", { type: "button", onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(keyField.value);
+      copy.textContent = "Copied";
+    } catch {
+      keyField.select();
+      copy.textContent = "Press Ctrl+C";
+    }
+  } }, "Copy");
+  clear(out).append(
+    h("p", {}, h("strong", {}, "Key “" + (body.name ?? name) + "” created."),
+      " Copy it now: it will not be shown again."),
+    h("div", { class: "key-box" }, keyField, copy),
+    h("p", { class: "muted small" }, "Prefix " + (body.key_prefix ?? "") + " · scopes " +
+      (Array.isArray(body.scopes) ? body.scopes.join(", ") : scope) + " · id " + (body.id ?? "")),
+    h("p", { class: "muted small" }, "Put it in the agent's config as api_key, or run: worker-agent init --api-key <key> --base-url " +
+      location.origin),
+  );
+  out.hidden = false;
+}
+
+// ---------------------------------------------------------------- start
+
+function start() {
+  $("login-form").addEventListener("submit", onLogin);
+  $("sign-out").addEventListener("click", () => signOut(""));
+  $("key-form").addEventListener("submit", onCreateKey);
+  $("status-filter").addEventListener("change", () => refresh());
+  window.addEventListener("hashchange", render);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && state.token !== "") refresh();
+  });
+  render();
+}
+
+start();
+`;
