@@ -1,0 +1,46 @@
+/**
+ * Writing config changes back into the user's file (used by `update_config`): comments, key
+ * order and formatting of untouched lines are kept, the file is replaced atomically and its
+ * mode (0600) is kept.
+ *
+ * @module
+ */
+import { isMap, parseDocument } from "yaml";
+import { writeFileAtomic } from "../state/atomic_write.ts";
+
+/**
+ * Sets each `changes` key (dotted keys such as `trading.restart_on_crash` reach into
+ * sections) in the YAML file at `path`, keeping the user's comments and key order. Keys that
+ * are not yet in the file are appended. Throws `SyntaxError` when the file is not valid YAML.
+ */
+export async function updateConfigFile(
+  path: string,
+  changes: Record<string, unknown>,
+): Promise<void> {
+  const text = await Deno.readTextFile(path);
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new SyntaxError(`${path} is not valid YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
+  }
+  if (doc.contents === null || doc.contents === undefined) {
+    doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
+  }
+  if (!isMap(doc.contents)) {
+    throw new SyntaxError(`${path} is not a mapping of keys to values`);
+  }
+  for (const [key, value] of Object.entries(changes)) {
+    const keyPath = key.split(".");
+    if (keyPath.some((part) => part === "")) {
+      throw new TypeError(`Not a config key: ${JSON.stringify(key)}`);
+    }
+    doc.setIn(keyPath, value);
+  }
+  let mode = 0o600;
+  try {
+    const info = await Deno.stat(path);
+    if (info.mode !== null) mode = info.mode & 0o777;
+  } catch {
+    // Keep the default mode.
+  }
+  await writeFileAtomic(path, doc.toString({ flowCollectionPadding: false }), { mode });
+}
