@@ -1,0 +1,182 @@
+/**
+ * `deno task demo`: the whole system on one machine. Starts the reference control plane on a
+ * free loopback port with a fresh data dir, creates a worker key, writes an agent config for
+ * it, starts the agent under the permission flags `worker-agent permissions` prints, and
+ * prints the dashboard URL and admin token. Ctrl-C stops both cleanly.
+ *
+ * Flags: `--keep` keeps the temp dir (config, state, database) after exit.
+ */
+import { toHex } from "../protocol/encoding.ts";
+
+const root = new URL("../../", import.meta.url);
+const path = (p: string) => new URL(p, root).pathname;
+const deno = Deno.execPath();
+const keep = Deno.args.includes("--keep");
+
+function spawn(args: string[], stdout: "piped" | "inherit" = "inherit"): Deno.ChildProcess {
+  return new Deno.Command(deno, {
+    args,
+    cwd: root.pathname,
+    stdin: "null",
+    stdout,
+    stderr: "inherit",
+    env: { NO_COLOR: Deno.env.get("NO_COLOR") ?? "" },
+    // Own process group: a terminal Ctrl-C reaches only the demo, which then sends each
+    // child exactly one SIGTERM (a second signal would make the agent skip its drain).
+    detached: true,
+  }).spawn();
+}
+
+async function output(args: string[]): Promise<string> {
+  const out = await new Deno.Command(deno, { args, cwd: root.pathname, stderr: "inherit" })
+    .output();
+  if (!out.success) throw new Error(`deno ${args.join(" ")} failed with code ${out.code}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Reads the child's stdout line by line, echoing it, until `match` finds something. */
+async function waitForLine(
+  child: Deno.ChildProcess,
+  match: RegExp,
+  timeoutMs: number,
+): Promise<RegExpExecArray> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  const deadline = setTimeout(() => reader.cancel("timeout"), timeoutMs);
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the control plane stopped before printing ${match}`);
+      buffer += value;
+      const found = match.exec(buffer);
+      if (found) {
+        // Keep echoing the rest of its output.
+        (async () => {
+          for (let r = await reader.read(); !r.done; r = await reader.read()) {
+            await Deno.stdout.write(new TextEncoder().encode(r.value));
+          }
+        })().catch(() => {});
+        return found;
+      }
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+const dir = await Deno.makeTempDir({ prefix: "worker-agent-demo-" });
+const adminToken = `adm_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
+const controlPlane = spawn([
+  "run",
+  "--quiet",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  path("src/control_plane/main.ts"),
+  "--hostname",
+  "127.0.0.1",
+  "--port",
+  "0",
+  "--data-dir",
+  `${dir}/control-plane`,
+  "--admin-token",
+  adminToken,
+], "piped");
+let agent: Deno.ChildProcess | undefined;
+
+async function stopAll(): Promise<void> {
+  // The agent drains first (offline heartbeat, WebSocket closed), then the server stops.
+  if (agent) {
+    try {
+      agent.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await agent.status;
+  }
+  try {
+    controlPlane.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await controlPlane.status;
+  if (!keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+let stopping: Promise<void> | undefined;
+function onSignal() {
+  if (stopping) return;
+  console.log("\ndemo: stopping the agent and the control plane …");
+  stopping = stopAll();
+}
+Deno.addSignalListener("SIGINT", onSignal);
+if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+
+try {
+  const [, baseUrl] = await waitForLine(controlPlane, /listening on (http:\/\/\S+)/, 30_000);
+  const created = await fetch(`${baseUrl}/api/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "demo" }),
+  });
+  if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
+  const { key } = await created.json() as { key: string };
+
+  const configPath = `${dir}/agent/config.yaml`;
+  await output([
+    "run",
+    "-A",
+    path("main.ts"),
+    "init",
+    "--config",
+    configPath,
+    "--api-key",
+    key,
+    "--base-url",
+    baseUrl!,
+  ]);
+  // Demo settings: quicker intervals, and a stand-in trading workload the dashboard can start.
+  const workload = [deno, "run", "--quiet", path("src/demo/demo_workload.ts")];
+  await Deno.writeTextFile(
+    configPath,
+    [
+      "",
+      "# Added by deno task demo",
+      `state_dir: ${JSON.stringify(`${dir}/agent/state`)}`,
+      "heartbeat_interval_seconds: 10",
+      "metrics_interval_seconds: 5",
+      "trading_enabled: true",
+      "trading:",
+      `  command: ${JSON.stringify(workload)}`,
+      "  stop_timeout_seconds: 5",
+      "",
+    ].join("\n"),
+    { append: true },
+  );
+  const flags =
+    (await output(["run", "-A", path("main.ts"), "permissions", "--config", configPath]))
+      .trim().split(/\s+/).filter((f) => f.startsWith("--"));
+  agent = spawn(["run", ...flags, path("main.ts"), "run", "--config", configPath]);
+
+  console.log(`
+demo: the control plane and one agent are running.
+
+  dashboard    ${baseUrl}/
+  admin token  ${adminToken}
+  agent config ${configPath}
+
+Open the dashboard, paste the admin token, and send the worker a command (try ping,
+start_trading, collect_diagnostics). Press Ctrl-C to stop both.
+`);
+  const first = await Promise.race([
+    agent.status.then((s) => ["agent", s.code] as const),
+    controlPlane.status.then((s) => ["control plane", s.code] as const),
+  ]);
+  if (!stopping) {
+    console.error(`demo: the ${first[0]} exited with code ${first[1]}; stopping.`);
+    stopping = stopAll();
+  }
+  await stopping;
+} catch (error) {
+  console.error(`demo: ${(error as Error).message}`);
+  await stopAll();
+  Deno.exitCode = 1;
+}
