@@ -1,0 +1,153 @@
+/**
+ * Signalling and watching the trading workload's whole process tree.
+ *
+ * On Linux and macOS the workload is started as the leader of its own process group
+ * (`Deno.Command` with `detached: true` calls `setsid()`), so one `kill(-pgid, sig)` reaches
+ * the workload and every child it started, even after the leader itself has exited. On
+ * Windows there are no process groups; `taskkill /T` walks the tree by parent pid instead.
+ *
+ * @module
+ */
+
+/** Operating systems as `Deno.build.os` names them. */
+export type OperatingSystem = typeof Deno.build.os;
+
+/** Options shared by the functions of this module. */
+export interface ProcessGroupOptions {
+  /** The OS whose mechanism is used. @default {Deno.build.os} */
+  os?: OperatingSystem;
+}
+
+/**
+ * Sends `signal` to every process in the group led by `pgid` (Unix), or asks Windows to end
+ * the tree rooted at `pgid` (`SIGTERM` → `taskkill /T`, `SIGKILL` → `taskkill /T /F`).
+ * Returns `false` when nothing was left to signal.
+ */
+export async function signalProcessGroup(
+  pgid: number,
+  signal: "SIGTERM" | "SIGKILL",
+  options: ProcessGroupOptions = {},
+): Promise<boolean> {
+  checkPgid(pgid);
+  const os = options.os ?? Deno.build.os;
+  if (os === "windows") {
+    const args = signal === "SIGKILL"
+      ? ["/T", "/F", "/PID", String(pgid)]
+      : ["/T", "/PID", String(pgid)];
+    const { code } = await new Deno.Command("taskkill", { args, stdout: "null", stderr: "null" })
+      .output();
+    return code === 0;
+  }
+  try {
+    Deno.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Whether any live process remains in the group `pgid`.
+ *
+ * Linux reads `/proc` and ignores zombies: in a container whose init does not reap orphans,
+ * a killed grandchild stays a zombie forever, yet it runs nothing and holds nothing. macOS
+ * asks `kill(-pgid, 0)`. On Windows the caller watches the leader instead, so this answers
+ * `false`.
+ */
+export async function processGroupAlive(
+  pgid: number,
+  options: ProcessGroupOptions = {},
+): Promise<boolean> {
+  checkPgid(pgid);
+  const os = options.os ?? Deno.build.os;
+  if (os === "windows") return false;
+  if (os === "linux") return (await livingGroupMembers(pgid)).length > 0;
+  try {
+    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Pids of the non-zombie processes whose process group is `pgid`, read from Linux `/proc`. */
+export async function livingGroupMembers(pgid: number): Promise<number[]> {
+  const members: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let stat: string;
+    try {
+      stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+    } catch {
+      continue; // exited while we looked
+    }
+    const fields = parseProcStat(stat);
+    if (fields && fields.pgrp === pgid && fields.state !== "Z" && fields.state !== "X") {
+      members.push(Number(entry.name));
+    }
+  }
+  return members;
+}
+
+/** The fields of `/proc/<pid>/stat` this module needs, or `undefined` when it is garbled. */
+export function parseProcStat(
+  text: string,
+): { state: string; ppid: number; pgrp: number } | undefined {
+  // The command name is in parentheses and may itself contain spaces or parentheses.
+  const close = text.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const rest = text.slice(close + 2).split(" ");
+  const [state, ppid, pgrp] = rest;
+  if (state === undefined || ppid === undefined || pgrp === undefined) return undefined;
+  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+}
+
+/** Options of {@linkcode waitForGroupExit}. */
+export interface WaitForGroupExitOptions extends ProcessGroupOptions {
+  /** Give up after this many milliseconds. */
+  timeoutMs: number;
+  /** Resolves when the group leader has exited. */
+  leaderExited: Promise<unknown>;
+  /** Poll the group this often. @default {50} */
+  intervalMs?: number;
+  /** Stops waiting early (answers `false`). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Waits until the leader has exited and no live process remains in its group. Answers
+ * `true` when that happened within `timeoutMs`.
+ */
+export async function waitForGroupExit(
+  pgid: number,
+  options: WaitForGroupExitOptions,
+): Promise<boolean> {
+  const { timeoutMs, leaderExited, intervalMs = 50, signal } = options;
+  const deadline = performance.now() + timeoutMs;
+  let leaderDone = false;
+  leaderExited.then(() => leaderDone = true, () => leaderDone = true);
+  while (!signal?.aborted) {
+    if (leaderDone && !(await processGroupAlive(pgid, options))) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(intervalMs, left));
+      signal?.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+    });
+  }
+  return false;
+}
+
+function checkPgid(pgid: number): void {
+  // kill(0 or -1, …) would signal our own group or every process we may signal.
+  if (!Number.isInteger(pgid) || pgid <= 1) {
+    throw new RangeError(`A process group id must be an integer above 1, got ${pgid}`);
+  }
+}
