@@ -164,6 +164,14 @@ function formatDuration(seconds) {
   return s + "s";
 }
 
+/** "412.0 / 931.0 GiB" when both sides share a unit, else "900 MiB / 1.5 GiB". */
+function formatPair(used, total, format) {
+  const a = format(used);
+  const b = format(total);
+  const unitA = a.split(" ")[1];
+  return unitA !== undefined && unitA === b.split(" ")[1] ? a.split(" ")[0] + " / " + b : a + " / " + b;
+}
+
 function percent(used, total) {
   return isNum(used) && isNum(total) && total > 0 ? (used / total) * 100 : null;
 }
@@ -380,7 +388,7 @@ function renderWorkers() {
         h("div", { class: "muted small mono" }, id,
           worker.platform ? " · " + worker.platform : "",
           worker.version ? " · v" + worker.version : "")),
-      h("td", {}, badge(worker.status), online ? "" : h("span", { class: "muted small" }, " not connected")),
+      h("td", {}, badge(worker.status)),
       h("td", { title: formatTime(worker.last_heartbeat) }, formatAgo(worker.last_heartbeat)),
     );
     rows.append(row);
@@ -540,7 +548,7 @@ function renderInfo(worker) {
       confirmBox.hidden = false;
     } }, "Delete worker");
   const facts = [
-    ["Worker ID", id, "mono"],
+    ["Worker ID", id, "mono wide"],
     ["Platform", [worker.platform, meta.arch].filter(Boolean).join(" / ") || "—"],
     ["OS", meta.os_release ?? "—"],
     ["Agent version", worker.version ?? "—"],
@@ -558,11 +566,11 @@ function renderInfo(worker) {
       h("div", {},
         h("h2", { id: "detail-hostname" },
           h("span", { class: "dot " + (online ? "on" : "off") }), worker.hostname ?? "(no hostname)"),
-        h("div", { class: "detail-status" }, badge(worker.status),
-          h("span", { class: "muted small" }, online ? " connected" : " not connected"))),
+        h("div", { class: "detail-status" }, badge(worker.status))),
       h("div", { class: "detail-actions" }, deleteButton, confirmBox)),
     h("dl", { class: "facts" },
-      facts.map(([label, value, cls]) => [h("dt", {}, label), h("dd", { class: cls ?? "" }, String(value))])),
+      facts.map(([label, value, cls]) =>
+        h("div", {}, h("dt", {}, label), h("dd", { class: cls ?? "" }, String(value))))),
   );
 }
 
@@ -607,13 +615,13 @@ function renderMetrics(sample, worker) {
   const cores = Array.isArray(m.cpu_per_core) ? m.cpu_per_core.length + " cores" : null;
   const cards = h("div", { class: "metrics-grid" },
     metricCard("CPU", fixed(cpu) + " %", cpu, [cores, loadAvg].filter(Boolean).join(" · ") || null),
-    metricCard("Memory", formatMb(m.memory_used_mb) + " / " + formatMb(m.memory_total_mb), memPct,
+    metricCard("Memory", formatPair(m.memory_used_mb, m.memory_total_mb, formatMb), memPct,
       isNum(m.memory_available_mb) ? formatMb(m.memory_available_mb) + " available" : null,
       isNum(m.swap_total_mb) && m.swap_total_mb > 0
         ? "swap " + formatMb(m.swap_used_mb) + " / " + formatMb(m.swap_total_mb) : null),
-    metricCard("Disk", formatGb(m.disk_used_gb) + " / " + formatGb(m.disk_total_gb), diskPct),
-    metricCard("Network", "↑ " + formatMb(m.network_sent_mb) + "  ↓ " + formatMb(m.network_recv_mb),
-      undefined, "since boot"),
+    metricCard("Disk", formatPair(m.disk_used_gb, m.disk_total_gb, formatGb), diskPct),
+    metricCard("Network", "↓ " + formatMb(m.network_recv_mb), undefined,
+      "received since boot", "↑ " + formatMb(m.network_sent_mb) + " sent"),
     h("div", { class: "metric", id: "trading-card" },
       h("div", { class: "metric-title" }, "Trading"),
       h("div", { class: "metric-main" }, badge(tradingStatus)),

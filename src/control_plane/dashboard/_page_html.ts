@@ -66,7 +66,7 @@ export const PAGE_HTML = `<!doctype html>
         </label>
       </div>
       <table class="workers">
-        <thead><tr><th>Worker</th><th>Status</th><th>Last heartbeat</th></tr></thead>
+        <thead><tr><th>Worker</th><th>Status</th><th>Last seen</th></tr></thead>
         <tbody id="worker-rows"></tbody>
       </table>
       <p id="workers-empty" class="empty" hidden>No workers yet. Create an API key, put it in an

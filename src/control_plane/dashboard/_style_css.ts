@@ -72,7 +72,6 @@ a { color: var(--accent); }
 .topbar {
   display: flex; align-items: center; gap: 24px;
   padding: 10px 24px; background: var(--card); border-bottom: 1px solid var(--line);
-  position: sticky; top: 0; z-index: 2;
 }
 .brand { display: flex; align-items: center; gap: 10px; font-size: 15px; }
 .nav { display: flex; gap: 4px; }
@@ -127,7 +126,7 @@ label.inline { flex-direction: row; align-items: center; gap: 8px; font-weight: 
 .login { max-width: 460px; margin: 48px auto; padding: 28px; }
 .login form { display: flex; flex-direction: column; gap: 12px; margin: 18px 0; }
 
-.workers-view { display: grid; grid-template-columns: minmax(320px, 420px) 1fr; gap: 16px; align-items: start; }
+.workers-view { display: grid; grid-template-columns: minmax(340px, 440px) 1fr; gap: 16px; align-items: start; }
 @media (max-width: 900px) { .workers-view { grid-template-columns: 1fr; } }
 .list-card { padding: 16px 0 8px; }
 .list-card .card-head { padding: 0 18px; }
@@ -137,6 +136,7 @@ table { width: 100%; border-collapse: collapse; }
 th {
   text-align: left; font-size: 12px; font-weight: 600; color: var(--muted);
   text-transform: uppercase; letter-spacing: .04em; padding: 6px 10px; border-bottom: 1px solid var(--line);
+  white-space: nowrap;
 }
 td { padding: 8px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 tr:last-child td { border-bottom: none; }
@@ -169,16 +169,17 @@ details summary { cursor: pointer; color: var(--accent); font-size: 12.5px; }
 .detail-head h2 { display: flex; align-items: center; gap: 10px; font-size: 20px; }
 .detail-actions, .confirm { display: flex; align-items: center; gap: 8px; }
 .facts {
-  display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px 18px; margin: 14px 0 0;
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 12px 18px; margin: 14px 0 0;
 }
+.facts div:has(dd.wide) { grid-column: span 2; }
 .facts dt { font-size: 12px; color: var(--muted); }
 .facts dd { margin: 2px 0 0; font-weight: 500; overflow-wrap: anywhere; }
 .empty-detail { padding: 40px; text-align: center; }
 
-.metrics-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 12px; }
+.metrics-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px; }
 .metric { border: 1px solid var(--line); border-radius: 8px; padding: 12px; }
 .metric-title { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.metric-main { font-size: 18px; font-weight: 600; margin: 4px 0 6px; white-space: nowrap; }
+.metric-main { font-size: 16px; font-weight: 600; margin: 4px 0 6px; }
 .bar { height: 6px; border-radius: 3px; background: var(--dim-soft); overflow: hidden; margin: 4px 0; min-width: 60px; }
 .bar-fill { height: 100%; width: 0; background: var(--accent); border-radius: 3px; }
 .bar-fill.warm { background: var(--warn); }
