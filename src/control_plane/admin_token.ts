@@ -1,0 +1,34 @@
+/** The admin token: from a flag, the environment, or generated once and kept in the data dir. */
+import { join } from "node:path";
+import { toHex } from "./_deps.ts";
+
+/** File name of the generated admin token inside the data dir (mode 0600). */
+export const ADMIN_TOKEN_FILE = "admin_token";
+
+/** Where the admin token came from. */
+export type AdminTokenSource = "flag" | "env" | "file" | "generated";
+
+/**
+ * Resolves the admin token: `flag`, else `env` (`FTL_ADMIN_TOKEN`), else the token stored
+ * at `<dataDir>/admin_token`, else a new one written there with mode 0600.
+ */
+export async function resolveAdminToken(
+  dataDir: string,
+  options: { flag?: string | undefined; env?: string | undefined } = {},
+): Promise<{ token: string; source: AdminTokenSource }> {
+  if (options.flag) return { token: options.flag, source: "flag" };
+  if (options.env) return { token: options.env, source: "env" };
+  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  try {
+    const stored = (await Deno.readTextFile(path)).trim();
+    if (stored) return { token: stored, source: "file" };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const token = `adm_${toHex(crypto.getRandomValues(new Uint8Array(24)))}`;
+  const tmp = `${path}.tmp-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`;
+  await Deno.writeTextFile(tmp, `${token}\n`, { mode: 0o600, createNew: true });
+  await Deno.chmod(tmp, 0o600).catch(() => {}); // mode is ignored on Windows
+  await Deno.rename(tmp, path);
+  return { token, source: "generated" };
+}

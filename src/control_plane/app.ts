@@ -1,0 +1,458 @@
+/**
+ * The control plane's HTTP app: worker endpoints (protocol 3), the WebSocket upgrade, the
+ * admin API (interfaces.md section 3) and the dashboard, as one `Request → Response`
+ * function. Errors become responses in exactly one place ({@linkcode errorResponse}).
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { Logger } from "../log/logger.ts";
+import {
+  apiKeyPrefix,
+  COMMAND_TIMEOUT_BOUNDS,
+  CommandParamsSchemas,
+  CommandResultSchema,
+  HeartbeatRequestSchema,
+  isApiKey,
+  isCommandType,
+  MAX_PENDING_PER_HEARTBEAT,
+  MetricsRequestSchema,
+  Paths,
+  RegisterRequestSchema,
+  validate,
+  WORKER_STATUSES,
+  z,
+} from "./_deps.ts";
+import { z as zod } from "zod";
+import { secretsEqual } from "./_timing_safe_equal.ts";
+import { serveDashboard } from "./dashboard/dashboard.ts";
+import type { CommandDelivery } from "./command_delivery.ts";
+import { COMMAND_STATUSES, type CommandStore } from "./command_store.ts";
+import { HttpError } from "./http_error.ts";
+import { KEY_SCOPES, type KeyRecord, type KeyStore, viewOf } from "./key_store.ts";
+import type { MetricStore } from "./metric_store.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
+import { readBodyText, readJsonBody } from "./read_body.ts";
+import type { WorkerSessions } from "./worker_sessions.ts";
+import type { WorkerStore } from "./worker_store.ts";
+
+/** Everything the app's handlers use; built by `createControlPlane`. */
+export interface AppContext {
+  keys: KeyStore;
+  workers: WorkerStore;
+  commands: CommandStore;
+  metrics: MetricStore;
+  delivery: CommandDelivery;
+  sessions: WorkerSessions;
+  limiter: RateLimiter;
+  logger: Logger;
+  now: () => number;
+  adminToken: string;
+  /** Base of `websocket_url`, e.g. `http://127.0.0.1:8080`. */
+  publicUrl: string;
+  heartbeatIntervalSeconds: number;
+  metricsIntervalSeconds: number;
+  maxBodyBytes: number;
+}
+
+/** Connection facts the server passes along with a request. */
+export interface RequestInfo {
+  /** The peer's address, used to rate-limit requests without a usable key. */
+  remoteAddr?: string;
+}
+
+type Env = { Bindings: RequestInfo; Variables: { workerId?: string } };
+
+const ListLimit = zod.coerce.number().int().min(1).max(1000);
+
+const CreateKeySchema = zod.object({
+  name: zod.string().min(1).max(100),
+  scopes: zod.array(zod.enum(KEY_SCOPES)).min(1).optional(),
+});
+
+const CreateCommandSchema = zod.object({
+  worker_id: zod.string().min(1).max(64),
+  command_type: zod.string().regex(/^[a-z][a-z0-9_]*$/, "expected snake_case").max(64),
+  params: zod.record(zod.string(), zod.unknown()).optional(),
+  timeout_seconds: zod.number().int().min(COMMAND_TIMEOUT_BOUNDS.min).max(
+    COMMAND_TIMEOUT_BOUNDS.max,
+  ).optional(),
+});
+
+/** Default `timeout_seconds` of a command created without one. */
+export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 300;
+
+/** Builds the app. The returned function never throws: every error becomes a response. */
+export function createApp(
+  ctx: AppContext,
+): (request: Request, info?: RequestInfo) => Promise<Response> {
+  const app = new Hono<Env>();
+  const { keys, workers, commands, metrics, delivery, sessions, now } = ctx;
+
+  function json(c: Context<Env>, body: Record<string, unknown>, status = 200): Response {
+    return c.json({ ...body, server_time: now() }, status as 200);
+  }
+
+  function limit(bucket: string): void {
+    const wait = ctx.limiter.take(bucket);
+    if (wait > 0) {
+      throw new HttpError(429, "rate_limited", `Too many requests; retry in ${wait} s`, {
+        headers: { "Retry-After": String(wait) },
+      });
+    }
+  }
+
+  /** The API key of a worker request (header, or `api_key` in a register body). */
+  function presentedKey(request: Request, bodyKey?: unknown): string | undefined {
+    const header = request.headers.get("x-api-key")?.trim();
+    if (header) return header;
+    const auth = request.headers.get("authorization");
+    const bearer = auth && /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1];
+    if (bearer) return bearer.trim();
+    return typeof bodyKey === "string" && bodyKey.length > 0 ? bodyKey : undefined;
+  }
+
+  async function authWorker(c: Context<Env>, bodyKey?: unknown): Promise<KeyRecord> {
+    const raw = presentedKey(c.req.raw, bodyKey);
+    limit(raw && isApiKey(raw) ? `key:${apiKeyPrefix(raw)}` : `ip:${c.env?.remoteAddr ?? "?"}`);
+    if (!raw) throw new HttpError(401, "missing_api_key", "No API key: send X-API-Key");
+    const key = await keys.authenticate(raw);
+    if (!key) throw new HttpError(401, "invalid_api_key", "The API key is unknown or revoked");
+    if (!key.scopes.includes("worker") && !key.scopes.includes("all")) {
+      throw new HttpError(403, "forbidden", "The API key lacks the worker scope");
+    }
+    return key;
+  }
+
+  /** Authenticates a worker request for `workerId`: 404 if gone, 403 if another's. */
+  async function authWorkerFor(c: Context<Env>, workerId: string): Promise<KeyRecord> {
+    const key = await authWorker(c);
+    const worker = workers.get(workerId);
+    if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}; register again`);
+    if (worker.key_id !== key.id) {
+      throw new HttpError(403, "worker_mismatch", "The API key belongs to another worker");
+    }
+    c.set("workerId", workerId);
+    return key;
+  }
+
+  async function authAdmin(c: Context<Env>): Promise<void> {
+    const auth = c.req.header("authorization") ?? "";
+    const token = /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1]?.trim();
+    if (!token) {
+      limit(`ip:${c.env?.remoteAddr ?? "?"}`);
+      throw new HttpError(401, "missing_api_key", "Admin calls need Authorization: Bearer");
+    }
+    if (!(await secretsEqual(token, ctx.adminToken))) {
+      limit(`ip:${c.env?.remoteAddr ?? "?"}`);
+      throw new HttpError(401, "invalid_api_key", "The admin token is wrong");
+    }
+  }
+
+  function query<S extends z.ZodType>(c: Context<Env>, name: string, schema: S): z.infer<S> {
+    const value = c.req.query(name);
+    const result = validate(schema, value);
+    if (!result.ok) {
+      throw new HttpError(
+        400,
+        "invalid_request",
+        `${name}: ${result.error.replace(/^\(body\): /, "")}`,
+        {
+          field: name,
+        },
+      );
+    }
+    return result.value;
+  }
+
+  // ---- request log and the one error handler ----
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const status = c.res.status;
+    const fields: Record<string, unknown> = {
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    const workerId = c.get("workerId");
+    if (workerId) fields.worker_id = workerId;
+    if (status >= 500) ctx.logger.error("request", fields);
+    else ctx.logger.info("request", fields);
+  });
+  app.onError((error, c) => errorResponse(error, { now, logger: ctx.logger, path: c.req.path }));
+  app.notFound((c) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      const page = serveDashboard(c.req.raw);
+      if (page) return page;
+    }
+    return errorResponse(
+      new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}`),
+      { now, logger: ctx.logger, path: c.req.path },
+    );
+  });
+
+  // ---- worker endpoints (protocol 3) ----
+  app.post(Paths.register, async (c) => {
+    const text = await readBodyText(c.req.raw, ctx.maxBodyBytes);
+    let raw: unknown = {};
+    try {
+      raw = text.trim() === "" ? {} : JSON.parse(text);
+    } catch { /* reported by validation below */ }
+    const bodyKey = raw && typeof raw === "object"
+      ? (raw as { api_key?: unknown }).api_key
+      : undefined;
+    const key = await authWorker(c, bodyKey);
+    const parsed = readValidated(RegisterRequestSchema, text);
+    const worker = workers.register(key.id, parsed);
+    c.set("workerId", worker.worker_id);
+    const wsBase = ctx.publicUrl.replace(/^http/, "ws").replace(/\/+$/, "");
+    return json(c, {
+      worker_id: worker.worker_id,
+      websocket_url: `${wsBase}${Paths.websocket}`,
+      heartbeat_interval_seconds: ctx.heartbeatIntervalSeconds,
+      metrics_interval_seconds: ctx.metricsIntervalSeconds,
+      max_concurrency: worker.max_concurrency,
+      signature_alg: delivery.mode.alg,
+    });
+  });
+
+  app.post("/api/workers/:workerId/heartbeat", async (c) => {
+    const workerId = c.req.param("workerId");
+    await authWorkerFor(c, workerId);
+    const body = await readJsonBody(c.req.raw, HeartbeatRequestSchema, ctx.maxBodyBytes);
+    workers.heartbeat(workerId, body);
+    const status = body.status ?? "online";
+    const pending = status === "online" || status === "error"
+      ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT)
+      : [];
+    if (status === "offline") sessions.kick(workerId, 1000, "worker went offline");
+    return json(c, {
+      ok: true,
+      pending_commands: pending,
+      heartbeat_interval_seconds: ctx.heartbeatIntervalSeconds,
+    });
+  });
+
+  app.post("/api/workers/:workerId/metrics", async (c) => {
+    const workerId = c.req.param("workerId");
+    await authWorkerFor(c, workerId);
+    const body = await readJsonBody(c.req.raw, MetricsRequestSchema, ctx.maxBodyBytes);
+    const counts = metrics.insert(workerId, body.samples);
+    return json(c, { ok: true, ...counts });
+  });
+
+  app.post("/api/workers/commands/:commandId/result", async (c) => {
+    const commandId = c.req.param("commandId");
+    const key = await authWorker(c);
+    const body = await readJsonBody(c.req.raw, CommandResultSchema, ctx.maxBodyBytes);
+    if (body.command_id !== commandId) {
+      throw new HttpError(400, "invalid_request", "command_id: does not match the URL", {
+        field: "command_id",
+      });
+    }
+    const command = commands.get(commandId);
+    if (!command) throw new HttpError(404, "not_found", `No command ${commandId}`);
+    const worker = workers.byKey(key.id);
+    if (!worker || worker.worker_id !== command.worker_id) {
+      throw new HttpError(403, "worker_mismatch", "The command belongs to another worker");
+    }
+    c.set("workerId", worker.worker_id);
+    if (commands.complete(commandId, body) === "already") {
+      return json(c, { ok: true, message: "Command already completed" });
+    }
+    return json(c, { ok: true });
+  });
+
+  app.get(Paths.websocket, async (c) => {
+    // Copy what we need from the request before upgrading.
+    const workerId = c.req.header("x-worker-id")?.trim() ?? "";
+    const key = await authWorker(c);
+    if (!workerId) {
+      throw new HttpError(400, "invalid_request", "X-Worker-Id: required", {
+        field: "X-Worker-Id",
+      });
+    }
+    const worker = workers.get(workerId);
+    if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}; register again`);
+    if (worker.key_id !== key.id) {
+      throw new HttpError(403, "worker_mismatch", "The API key belongs to another worker");
+    }
+    c.set("workerId", workerId);
+    if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
+      throw new HttpError(400, "invalid_request", "Upgrade: expected websocket", {
+        field: "Upgrade",
+      });
+    }
+    return sessions.accept(c.req.raw, { workerId, keyId: key.id });
+  });
+
+  // ---- admin API (interfaces.md section 3) ----
+  app.use("/api/admin/*", async (c, next) => {
+    await authAdmin(c);
+    await next();
+  });
+
+  app.post("/api/admin/keys", async (c) => {
+    const body = await readJsonBody(c.req.raw, CreateKeySchema, ctx.maxBodyBytes);
+    const { record, key } = await keys.create(body.name, body.scopes ?? ["worker"]);
+    const view = viewOf(record);
+    return json(c, { ...view, key }, 201);
+  });
+
+  app.get("/api/admin/keys", (c) => json(c, { keys: keys.list() }));
+
+  app.post("/api/admin/keys/:keyId/revoke", (c) => {
+    const keyId = c.req.param("keyId");
+    if (!keys.revoke(keyId)) throw new HttpError(404, "not_found", `No key ${keyId}`);
+    sessions.kickKey(keyId);
+    return json(c, { ok: true });
+  });
+
+  app.post("/api/workers/commands", async (c) => {
+    await authAdmin(c);
+    const body = await readJsonBody(c.req.raw, CreateCommandSchema, ctx.maxBodyBytes);
+    const params = body.params ?? {};
+    if (isCommandType(body.command_type)) {
+      const checked = validate(CommandParamsSchemas[body.command_type], params);
+      if (!checked.ok) {
+        const field = checked.field === "(body)" ? "params" : `params.${checked.field}`;
+        throw new HttpError(
+          400,
+          "invalid_request",
+          `${field}: ${checked.error.replace(/^[^:]*: /, "")}`,
+          {
+            field,
+          },
+        );
+      }
+    }
+    if (!workers.get(body.worker_id)) {
+      throw new HttpError(404, "not_found", `No worker ${body.worker_id}`);
+    }
+    const command = commands.create({
+      workerId: body.worker_id,
+      commandType: body.command_type,
+      params,
+      timeoutSeconds: body.timeout_seconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+    });
+    void sessions.push(body.worker_id);
+    return json(c, {
+      command_id: command.command_id,
+      status: command.status,
+      created_at: command.created_at,
+    }, 201);
+  });
+
+  app.get("/api/workers/commands", async (c) => {
+    await authAdmin(c);
+    const status = query(c, "status", zod.enum(COMMAND_STATUSES).optional());
+    const list = commands.list({
+      ...optional("workerId", c.req.query("worker_id")),
+      ...optional("status", status),
+      limit: query(c, "limit", ListLimit.default(100)),
+    });
+    return json(c, { commands: list });
+  });
+
+  app.get("/api/workers", async (c) => {
+    await authAdmin(c);
+    const status = query(c, "status", zod.enum(WORKER_STATUSES).optional());
+    return json(c, {
+      workers: workers.list({
+        ...optional("status", status),
+        limit: query(c, "limit", ListLimit.default(100)),
+      }),
+    });
+  });
+
+  app.get("/api/workers/:workerId", async (c) => {
+    await authAdmin(c);
+    const workerId = c.req.param("workerId");
+    const worker = workers.get(workerId);
+    if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    return json(c, {
+      worker,
+      metrics: metrics.list(workerId, { limit: 20 }),
+      commands: commands.list({ workerId, limit: 20 }),
+    });
+  });
+
+  app.delete("/api/workers/:workerId", async (c) => {
+    await authAdmin(c);
+    const workerId = c.req.param("workerId");
+    if (!workers.delete(workerId)) throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    sessions.kick(workerId, 1000, "worker deleted");
+    return json(c, { ok: true });
+  });
+
+  app.get("/api/workers/:workerId/metrics", async (c) => {
+    await authAdmin(c);
+    const workerId = c.req.param("workerId");
+    if (!workers.get(workerId)) throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    const ms = zod.coerce.number().int().nonnegative().optional();
+    const since = query(c, "since", ms);
+    const until = query(c, "until", ms);
+    return json(c, {
+      samples: metrics.list(workerId, {
+        ...optional("since", since),
+        ...optional("until", until),
+        limit: query(c, "limit", ListLimit.default(500)),
+      }),
+    });
+  });
+
+  return async (request, info = {}) => {
+    try {
+      return await app.fetch(request, info);
+    } catch (error) {
+      return errorResponse(error, { now, logger: ctx.logger, path: new URL(request.url).pathname });
+    }
+  };
+}
+
+/** `{error, code, server_time}` with the status of an {@linkcode HttpError}, else 500. */
+export function errorResponse(
+  error: unknown,
+  options: { now: () => number; logger: Logger; path: string },
+): Response {
+  const known = error instanceof HttpError
+    ? error
+    : new HttpError(500, "internal", "Internal error", { cause: error });
+  if (!(error instanceof HttpError)) {
+    options.logger.error("unhandled error", {
+      path: options.path,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+  }
+  const body = { error: known.message, code: known.code, server_time: options.now() };
+  return new Response(JSON.stringify(body), {
+    status: known.status,
+    headers: { "Content-Type": "application/json", ...known.headers },
+  });
+}
+
+function readValidated<S extends z.ZodType>(schema: S, text: string): z.infer<S> {
+  let value: unknown;
+  try {
+    value = text.trim() === "" ? {} : JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(
+      400,
+      "invalid_request",
+      `(body): not valid JSON (${(e as Error).message})`,
+      {
+        field: "(body)",
+      },
+    );
+  }
+  const result = validate(schema, value);
+  if (!result.ok) {
+    throw new HttpError(400, "invalid_request", result.error, { field: result.field });
+  }
+  return result.value;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined || value === "" ? {} : { [key]: value }) as { [P in K]?: V };
+}

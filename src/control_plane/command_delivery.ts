@@ -1,0 +1,51 @@
+/** Picking, signing and recording the deliveries of a worker's commands. */
+import type { Command } from "./_deps.ts";
+import { signForDelivery, type SigningMode } from "./command_signer.ts";
+import type { CommandStore } from "./command_store.ts";
+import type { KeyStore } from "./key_store.ts";
+import type { WorkerStore } from "./worker_store.ts";
+
+/** Options of {@linkcode CommandDelivery}. */
+export interface CommandDeliveryOptions {
+  commands: CommandStore;
+  workers: WorkerStore;
+  keys: KeyStore;
+  mode: SigningMode;
+  /** A delivered command not acked within this time is sent again. */
+  ackTimeoutMs: number;
+  now: () => number;
+}
+
+/** Turns stored commands into signed wire commands and records each delivery. */
+export class CommandDelivery {
+  #options: CommandDeliveryOptions;
+
+  /** Creates the delivery helper. */
+  constructor(options: CommandDeliveryOptions) {
+    this.#options = options;
+  }
+
+  /** The signing mode in use. */
+  get mode(): SigningMode {
+    return this.#options.mode;
+  }
+
+  /**
+   * Up to `limit` commands of `workerId` that are due, signed now and recorded as
+   * delivered. Returns an empty list when the worker or its key is gone.
+   */
+  async take(workerId: string, limit: number): Promise<Command[]> {
+    const { commands, workers, keys, mode, ackTimeoutMs, now } = this.#options;
+    const due = commands.deliverable(workerId, ackTimeoutMs, limit);
+    if (due.length === 0) return [];
+    const worker = workers.get(workerId);
+    const key = worker ? keys.get(worker.key_id) : undefined;
+    if (!key || !key.active) return [];
+    const out: Command[] = [];
+    for (const command of due) {
+      out.push(await signForDelivery(command, { mode, hmacKey: key.signingKey, now: now() }));
+      commands.markDelivered(command.command_id);
+    }
+    return out;
+  }
+}

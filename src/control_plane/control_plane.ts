@@ -1,0 +1,174 @@
+/**
+ * Wires the stores, the WebSocket sessions, the sweeper and the HTTP app into one control
+ * plane. Every side effect (clock, ids, logger) has a default and an override.
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { createLogger, type Logger } from "../log/logger.ts";
+import {
+  ACK_TIMEOUT_MS,
+  COMMAND_TTL_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
+  DEFAULT_METRICS_INTERVAL_SECONDS,
+  MAX_BODY_BYTES,
+  MISSED_HEARTBEATS_OFFLINE,
+  WS_PING_INTERVAL_MS,
+} from "./_deps.ts";
+import { randomId } from "./_json.ts";
+import { createApp, type RequestInfo } from "./app.ts";
+import { CommandDelivery } from "./command_delivery.ts";
+import type { SigningMode } from "./command_signer.ts";
+import { CommandStore } from "./command_store.ts";
+import { KeyStore } from "./key_store.ts";
+import { MetricStore } from "./metric_store.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+import { WorkerSessions } from "./worker_sessions.ts";
+import { WorkerStore } from "./worker_store.ts";
+
+/** Id generators; each has a random default. */
+export interface IdGenerators {
+  /** @default {"key_" + 16 of [a-z0-9]} */
+  key?: () => string;
+  /** @default {"wkr_" + 24 of [a-z0-9]} (protocol 3.1) */
+  worker?: () => string;
+  /** @default {crypto.randomUUID} */
+  command?: () => string;
+}
+
+/** Options of {@linkcode createControlPlane}. */
+export interface ControlPlaneOptions {
+  /** An open database (see `openDatabase`); the control plane does not close it. */
+  db: DatabaseSync;
+  /** Token of the admin API. */
+  adminToken: string;
+  /** Base of `websocket_url`, e.g. `http://127.0.0.1:8080` or `https://cp.example.com`. */
+  publicUrl: string;
+  /** How commands are signed. @default {{alg: "hmac-sha256"}} */
+  signing?: SigningMode;
+  /** @default {createLogger()} */
+  logger?: Logger;
+  /** Clock in Unix ms. @default {Date.now} */
+  now?: () => number;
+  /** Id generators. */
+  ids?: IdGenerators;
+  /** Handed to workers. @default {30} */
+  heartbeatIntervalSeconds?: number;
+  /** Handed to workers. @default {10} */
+  metricsIntervalSeconds?: number;
+  /** Re-send a command not acked within this time. @default {30000} */
+  ackTimeoutMs?: number;
+  /** A command is delivered for this long after creation. @default {600000} */
+  deliveryWindowMs?: number;
+  /** Time after `timeout_seconds` for the result to arrive before `timeout`. @default {60000} */
+  resultGraceMs?: number;
+  /** Server ping interval on WebSockets. @default {20000} */
+  pingIntervalMs?: number;
+  /** Per-key requests per second; 0 disables. @default {20} */
+  rateLimitPerSecond?: number;
+  /** Per-key burst. @default {2 × rateLimitPerSecond} */
+  rateLimitBurst?: number;
+  /** Largest request body. @default {1 MiB} */
+  maxBodyBytes?: number;
+}
+
+/** A control plane: the HTTP handler plus its background work. */
+export interface ControlPlane {
+  /** The app: every request, including WebSocket upgrades, goes here. Never throws. */
+  fetch(request: Request, info?: RequestInfo): Promise<Response>;
+  /** One sweep: command timeouts, offline workers, WebSocket redelivery. */
+  sweep(): Promise<void>;
+  /** Live WebSocket sessions. */
+  readonly sessions: WorkerSessions;
+  /** Key storage (used by `keys create`). */
+  readonly keys: KeyStore;
+  /** Tells every agent to disconnect and closes the sessions (bounded by `signal`). */
+  drain(signal?: AbortSignal): Promise<void>;
+}
+
+/** Builds a control plane on an open database. */
+export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? createLogger();
+  const heartbeatIntervalSeconds = options.heartbeatIntervalSeconds ??
+    DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
+  const ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT_MS;
+  const keys = new KeyStore(options.db, {
+    now,
+    newId: options.ids?.key ?? (() => randomId("key_", 16)),
+  });
+  const workers = new WorkerStore(options.db, {
+    now,
+    newId: options.ids?.worker ?? (() => randomId("wkr_", 24)),
+  });
+  const commands = new CommandStore(options.db, {
+    now,
+    newId: options.ids?.command ?? (() => crypto.randomUUID()),
+    timing: {
+      deliveryWindowMs: options.deliveryWindowMs ?? COMMAND_TTL_MS,
+      resultGraceMs: options.resultGraceMs ?? 60_000,
+    },
+  });
+  const metrics = new MetricStore(options.db, { now });
+  const delivery = new CommandDelivery({
+    commands,
+    workers,
+    keys,
+    mode: options.signing ?? { alg: "hmac-sha256" },
+    ackTimeoutMs,
+    now,
+  });
+  const sessions = new WorkerSessions({
+    delivery,
+    commands,
+    logger: logger.child({ component: "ws" }),
+    now,
+    heartbeatIntervalSeconds,
+    pingIntervalMs: options.pingIntervalMs ?? WS_PING_INTERVAL_MS,
+  });
+  const rate = options.rateLimitPerSecond ?? 20;
+  const limiter = new RateLimiter({
+    ratePerSecond: rate,
+    burst: options.rateLimitBurst ?? Math.max(1, Math.ceil(rate * 2)),
+    now,
+  });
+  const fetch = createApp({
+    keys,
+    workers,
+    commands,
+    metrics,
+    delivery,
+    sessions,
+    limiter,
+    logger,
+    now,
+    adminToken: options.adminToken,
+    publicUrl: options.publicUrl,
+    heartbeatIntervalSeconds,
+    metricsIntervalSeconds: options.metricsIntervalSeconds ?? DEFAULT_METRICS_INTERVAL_SECONDS,
+    maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
+  });
+
+  async function sweep(): Promise<void> {
+    const timedOut = commands.sweepTimeouts();
+    if (timedOut.length > 0) logger.info("commands timed out", { count: timedOut.length });
+    const offline = workers.markStaleOffline(
+      now() - MISSED_HEARTBEATS_OFFLINE * heartbeatIntervalSeconds * 1000,
+    );
+    for (const workerId of offline) {
+      logger.info("worker offline (missed heartbeats)", { worker_id: workerId });
+    }
+    await sessions.redeliver(ackTimeoutMs);
+  }
+
+  return {
+    fetch,
+    sweep,
+    sessions,
+    keys,
+    drain: (signal) =>
+      sessions.closeAll({
+        reason: "server shutting down",
+        retryAfterSeconds: 5,
+        ...(signal ? { signal } : {}),
+      }),
+  };
+}

@@ -1,0 +1,206 @@
+/** Workers: one per key, registered idempotently, kept fresh by heartbeats. */
+import type { DatabaseSync } from "node:sqlite";
+import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "./_deps.ts";
+import { parseColumn } from "./_json.ts";
+
+/** A worker as the admin API shows it. */
+export interface WorkerView {
+  worker_id: string;
+  key_id: string;
+  hostname: string;
+  platform: string;
+  version: string;
+  status: WorkerStatus;
+  is_online: boolean;
+  capabilities: string[];
+  max_concurrency: number;
+  current_load: number;
+  metadata: Record<string, unknown>;
+  metrics: Record<string, unknown> | null;
+  registered_at: number;
+  /** Unix ms of the last heartbeat (or registration), null before any. */
+  last_heartbeat: number | null;
+  last_heartbeat_iso: string | null;
+}
+
+interface WorkerRow {
+  worker_id: string;
+  key_id: string;
+  hostname: string;
+  platform: string;
+  version: string;
+  capabilities: string;
+  max_concurrency: number;
+  metadata: string;
+  status: string;
+  current_load: number;
+  last_metrics: string | null;
+  registered_at: number;
+  last_heartbeat: number | null;
+}
+
+/** Worker storage on the control plane database. */
+export class WorkerStore {
+  #db: DatabaseSync;
+  #now: () => number;
+  #newId: () => string;
+
+  /** Creates the store; `newId` makes worker ids (`wkr_` + 24 of `[a-z0-9]`). */
+  constructor(db: DatabaseSync, options: { now: () => number; newId: () => string }) {
+    this.#db = db;
+    this.#now = options.now;
+    this.#newId = options.newId;
+  }
+
+  /**
+   * Registers the worker of key `keyId`: the first call creates it, later calls update it
+   * and return the same worker id (protocol 2, one worker per key).
+   */
+  register(keyId: string, request: RegisterRequest): WorkerView {
+    const now = this.#now();
+    const existing = this.#db.prepare("SELECT worker_id FROM workers WHERE key_id = ?").get(
+      keyId,
+    ) as { worker_id: string } | undefined;
+    const metadata = JSON.stringify(request.metadata ?? {});
+    const capabilities = JSON.stringify(request.capabilities ?? []);
+    const maxConcurrency = request.max_concurrency ?? 1;
+    if (existing) {
+      this.#db.prepare(
+        `UPDATE workers SET hostname = ?, platform = ?, version = ?, capabilities = ?,
+           max_concurrency = ?, metadata = ?, status = 'online', last_heartbeat = ?
+         WHERE worker_id = ?`,
+      ).run(
+        request.hostname,
+        request.platform,
+        request.version,
+        capabilities,
+        maxConcurrency,
+        metadata,
+        now,
+        existing.worker_id,
+      );
+      return this.get(existing.worker_id)!;
+    }
+    const workerId = this.#newId();
+    this.#db.prepare(
+      `INSERT INTO workers (worker_id, key_id, hostname, platform, version, capabilities,
+         max_concurrency, metadata, status, current_load, registered_at, last_heartbeat)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', 0, ?, ?)`,
+    ).run(
+      workerId,
+      keyId,
+      request.hostname,
+      request.platform,
+      request.version,
+      capabilities,
+      maxConcurrency,
+      metadata,
+      now,
+      now,
+    );
+    return this.get(workerId)!;
+  }
+
+  /** Records a heartbeat: status, load, latest flat metrics, metadata merged shallowly. */
+  heartbeat(workerId: string, request: HeartbeatRequest): WorkerView | undefined {
+    const current = this.#row(workerId);
+    if (!current) return undefined;
+    const metadata = {
+      ...parseColumn<Record<string, unknown>>(current.metadata, {}),
+      ...request.metadata,
+    };
+    this.#db.prepare(
+      `UPDATE workers SET status = ?, current_load = ?, last_metrics = COALESCE(?, last_metrics),
+         metadata = ?, last_heartbeat = ? WHERE worker_id = ?`,
+    ).run(
+      request.status ?? "online",
+      request.current_load ?? current.current_load,
+      request.metrics ? JSON.stringify(request.metrics) : null,
+      JSON.stringify(metadata),
+      this.#now(),
+      workerId,
+    );
+    return this.get(workerId);
+  }
+
+  /** The worker with id `workerId`. */
+  get(workerId: string): WorkerView | undefined {
+    const row = this.#row(workerId);
+    return row ? toView(row) : undefined;
+  }
+
+  /** The worker bound to key `keyId`, if it registered. */
+  byKey(keyId: string): WorkerView | undefined {
+    const row = this.#db.prepare("SELECT * FROM workers WHERE key_id = ?").get(keyId) as
+      | WorkerRow
+      | undefined;
+    return row ? toView(row) : undefined;
+  }
+
+  /** Workers, most recently seen first, optionally only those with `status`. */
+  list(options: { status?: string; limit: number }): WorkerView[] {
+    const rows = (options.status
+      ? this.#db.prepare(
+        `SELECT * FROM workers WHERE status = ?
+         ORDER BY last_heartbeat DESC, worker_id LIMIT ?`,
+      ).all(options.status, options.limit)
+      : this.#db.prepare(
+        "SELECT * FROM workers ORDER BY last_heartbeat DESC, worker_id LIMIT ?",
+      ).all(options.limit)) as unknown as WorkerRow[];
+    return rows.map(toView);
+  }
+
+  /** Deletes a worker with its commands and samples; returns false when unknown. */
+  delete(workerId: string): boolean {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#db.prepare("DELETE FROM commands WHERE worker_id = ?").run(workerId);
+      this.#db.prepare("DELETE FROM metric_samples WHERE worker_id = ?").run(workerId);
+      const result = this.#db.prepare("DELETE FROM workers WHERE worker_id = ?").run(workerId);
+      this.#db.exec("COMMIT");
+      return Number(result.changes) > 0;
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Marks offline every worker whose last heartbeat is older than `before`; returns ids. */
+  markStaleOffline(before: number): string[] {
+    const rows = this.#db.prepare(
+      `UPDATE workers SET status = 'offline'
+       WHERE status != 'offline' AND COALESCE(last_heartbeat, registered_at) < ?
+       RETURNING worker_id`,
+    ).all(before) as unknown as { worker_id: string }[];
+    return rows.map((r) => r.worker_id);
+  }
+
+  #row(workerId: string): WorkerRow | undefined {
+    return this.#db.prepare("SELECT * FROM workers WHERE worker_id = ?").get(workerId) as
+      | WorkerRow
+      | undefined;
+  }
+}
+
+function toView(row: WorkerRow): WorkerView {
+  const status = row.status as WorkerStatus;
+  return {
+    worker_id: row.worker_id,
+    key_id: row.key_id,
+    hostname: row.hostname,
+    platform: row.platform,
+    version: row.version,
+    status,
+    is_online: status !== "offline",
+    capabilities: parseColumn<string[]>(row.capabilities, []),
+    max_concurrency: row.max_concurrency,
+    current_load: row.current_load,
+    metadata: parseColumn<Record<string, unknown>>(row.metadata, {}),
+    metrics: parseColumn<Record<string, unknown> | null>(row.last_metrics, null),
+    registered_at: row.registered_at,
+    last_heartbeat: row.last_heartbeat,
+    last_heartbeat_iso: row.last_heartbeat === null
+      ? null
+      : new Date(row.last_heartbeat).toISOString(),
+  };
+}
