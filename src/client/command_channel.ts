@@ -163,7 +163,7 @@ export class CommandChannel {
       let welcomed = false;
       let errorMessage = "";
       let outstandingPings = 0;
-      let ticker: number | undefined;
+      let ticker: ReturnType<typeof setInterval> | undefined;
       const socketOptions: { headers: Record<string, string>; client?: Deno.HttpClient } = {
         headers: {
           "Authorization": `Bearer ${apiKey}`,

@@ -1,0 +1,87 @@
+/** The agent's shared connection state: what every loop reads and `status.json` shows. */
+import type { Sample } from "../protocol/mod.ts";
+import type { AgentStatus, ConnectionState, WebSocketState } from "../state/agent_status.ts";
+import { Wake } from "./_wake.ts";
+
+/**
+ * One place for the facts the loops share: the worker id and server-set intervals from
+ * registration, the connection and WebSocket states, the last error, and whether the agent
+ * is draining. Loops wait on {@linkcode AgentSession.changed} instead of polling.
+ */
+export class AgentSession {
+  /** The worker id from the last registration; undefined until registered (or after a 404). */
+  workerId: string | undefined;
+  /** `websocket_url` from the last registration. */
+  websocketUrl: string | undefined;
+  /** Current heartbeat interval (server-set, clamped), in ms. */
+  heartbeatMs: number;
+  /** Current metrics interval, in ms. */
+  metricsMs: number;
+  /** Connection state for `status`. */
+  connection: ConnectionState = "starting";
+  /** WebSocket state for `status`. */
+  websocket: WebSocketState = "closed";
+  /** When the last heartbeat was answered 200. */
+  lastHeartbeatAt: number | null = null;
+  /** The last problem worth showing in `status`. */
+  lastError: string | null = null;
+  /** When the next try after an auth failure is due. */
+  nextRetryAt: number | null = null;
+  /** The newest sample, whose flat fields go into heartbeats. */
+  latestSample: Sample | undefined;
+  /** Set on the first stop signal: no new commands are accepted. */
+  draining = false;
+  /** Woken on every change above made through the methods. */
+  readonly changed: Wake = new Wake();
+
+  /** Starts with the locally configured intervals. */
+  constructor(options: { heartbeatMs: number; metricsMs: number }) {
+    this.heartbeatMs = options.heartbeatMs;
+    this.metricsMs = options.metricsMs;
+  }
+
+  /** Whether requests other than register/heartbeat should be tried now. */
+  get online(): boolean {
+    return this.workerId !== undefined &&
+      (this.connection === "connected" || this.connection === "draining");
+  }
+
+  /** Moves to `state`, recording `error` (or clearing it when connected). */
+  setConnection(state: ConnectionState, error?: string, nextRetryAt?: number): void {
+    if (this.draining && (state === "connected" || state === "reconnecting")) {
+      // Keep showing "draining" while the loops still talk to the server.
+      state = state === "connected" ? "draining" : state;
+    }
+    this.connection = state;
+    if (error !== undefined) this.lastError = error;
+    else if (state === "connected") this.lastError = null;
+    this.nextRetryAt = nextRetryAt ?? null;
+    this.changed.notify();
+  }
+
+  /** Sets the WebSocket state. */
+  setWebSocket(state: WebSocketState): void {
+    this.websocket = state;
+    this.changed.notify();
+  }
+
+  /** The fields of `status.json` this session knows. */
+  statusFields(): Pick<
+    AgentStatus,
+    | "state"
+    | "worker_id"
+    | "last_heartbeat_at"
+    | "websocket"
+    | "last_error"
+    | "next_retry_at"
+  > {
+    return {
+      state: this.connection,
+      worker_id: this.workerId ?? null,
+      last_heartbeat_at: this.lastHeartbeatAt,
+      websocket: this.websocket,
+      last_error: this.lastError,
+      next_retry_at: this.nextRetryAt,
+    };
+  }
+}

@@ -1,0 +1,62 @@
+/** Runs the WebSocket command channel for the current registration. */
+import { CommandChannel } from "../client/command_channel.ts";
+import type { AgentContext } from "./agent_context.ts";
+
+/**
+ * Keeps one {@linkcode CommandChannel} per registration: when the worker id changes
+ * (registered again after a 404) the old channel is closed and a new one opened. Commands go
+ * to the intake; accepted, replayed and refused ones are acked, deferred ones (draining) are
+ * not, so the server keeps them. Without a `websocket_url` the state is `unsupported` and
+ * commands arrive by heartbeat polling only.
+ */
+export async function runCommandChannel(
+  context: AgentContext,
+  options: { client?: Deno.HttpClient },
+  signal: AbortSignal,
+): Promise<void> {
+  const { session, logger } = context;
+  while (!signal.aborted) {
+    const workerId = session.workerId;
+    const url = session.websocketUrl;
+    if (workerId === undefined || session.connection === "auth_failed") {
+      await session.changed.wait(60_000, signal);
+      continue;
+    }
+    if (url === undefined) {
+      session.setWebSocket("unsupported");
+      context.statusChanged();
+      await session.changed.wait(60_000, signal);
+      continue;
+    }
+    const channelStop = new AbortController();
+    const stop = AbortSignal.any([signal, channelStop.signal]);
+    const channel = new CommandChannel({
+      url,
+      apiKey: context.config().api_key,
+      workerId,
+      logger,
+      now: context.now,
+      ...(options.client ? { client: options.client } : {}),
+      onCommand: async (raw) => {
+        const decision = await context.intake.receive(raw, "websocket");
+        return decision === "accepted" || decision === "replayed" || decision === "refused";
+      },
+      onState: (state) => {
+        session.setWebSocket(state);
+        context.statusChanged();
+      },
+      onAuthFailure: (reason) => logger.warn("WebSocket refused the key", { reason }),
+    });
+    const watch = (async () => {
+      while (!stop.aborted) {
+        await session.changed.wait(60_000, stop);
+        if (session.workerId !== workerId || session.websocketUrl !== url) {
+          channelStop.abort();
+        }
+      }
+    })();
+    await channel.run(stop);
+    channelStop.abort();
+    await watch;
+  }
+}

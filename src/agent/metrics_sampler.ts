@@ -1,0 +1,50 @@
+/** The metrics sampling loop: one sample per interval into the durable spool. */
+import { abortableDelay } from "../client/delay.ts";
+import type { Collector } from "../collector/collector.ts";
+import type { TradingState } from "../protocol/mod.ts";
+import type { AgentContext } from "./agent_context.ts";
+
+/** What the sampler needs besides the shared context. */
+export interface MetricsSamplerOptions {
+  /** The OS collector. */
+  collector: Collector;
+  /** The trading workload's state now. */
+  trading: () => TradingState;
+}
+
+/**
+ * Takes a sample every metrics interval, whether or not the server is reachable, and
+ * stores it in the spool with the next `seq`. The schedule does not drift: each tick is one
+ * interval after the previous one was due. A failed sample is logged and skipped without
+ * using up a `seq`.
+ */
+export async function runMetricsSampler(
+  context: AgentContext,
+  options: MetricsSamplerOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const { spool, session, logger } = context;
+  let due = context.now();
+  while (!signal.aborted) {
+    try {
+      const sample = await options.collector.sample({
+        stream: spool.stream,
+        seq: spool.nextSeq,
+        trading: options.trading(),
+        spoolDepth: spool.depth,
+        droppedSamples: spool.dropped,
+      }, signal);
+      if (signal.aborted) return;
+      await spool.add(sample);
+      session.latestSample = sample;
+      context.statusChanged();
+    } catch (error) {
+      if (signal.aborted) return;
+      logger.warn("metrics sample failed", { error: String(error) });
+    }
+    due += session.metricsMs;
+    const now = context.now();
+    if (due < now - session.metricsMs) due = now; // fell far behind (suspend): start over
+    await abortableDelay(due - now, signal);
+  }
+}

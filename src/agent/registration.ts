@@ -1,0 +1,125 @@
+/** Registration (protocol 3.1): retried until it succeeds or the agent stops. */
+import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
+import { abortableDelay } from "../client/delay.ts";
+import {
+  HEARTBEAT_INTERVAL_BOUNDS,
+  METRICS_INTERVAL_BOUNDS,
+  type Platform,
+  type RegisterRequest,
+} from "../protocol/mod.ts";
+import { VERSION } from "../version.ts";
+import type { AgentContext } from "./agent_context.ts";
+
+/** Clamps a server-set interval in seconds to `bounds` and returns milliseconds. */
+export function clampIntervalMs(seconds: number, bounds: { min: number; max: number }): number {
+  return Math.round(Math.min(bounds.max, Math.max(bounds.min, seconds)) * 1000);
+}
+
+/** The registration body for this machine. */
+export async function registrationBody(
+  context: Pick<AgentContext, "config">,
+): Promise<RegisterRequest> {
+  const config = context.config();
+  const metadata: Record<string, unknown> = {
+    arch: Deno.build.arch,
+    runtime: `deno ${Deno.version.deno}`,
+    cpu_count: navigator.hardwareConcurrency,
+  };
+  try {
+    metadata.os_release = Deno.osRelease();
+  } catch { /* not permitted: leave it out */ }
+  if (Deno.build.os === "linux") {
+    try {
+      metadata.boot_id = (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim();
+    } catch { /* not permitted or not there */ }
+  }
+  return {
+    hostname: config.hostname || "unknown",
+    platform:
+      (["windows", "darwin", "linux"].includes(Deno.build.os)
+        ? Deno.build.os
+        : "linux") as Platform,
+    version: VERSION,
+    capabilities: config.capabilities,
+    max_concurrency: config.max_concurrency,
+    metadata,
+  };
+}
+
+/**
+ * Registers until the server answers 200, then stores the worker id, WebSocket URL and
+ * clamped intervals in the session. Network errors and 5xx back off with full jitter; a
+ * refused key (401/403) logs one line, shows `auth_failed` and retries on the slow schedule.
+ * Returns without registering only when `signal` aborts.
+ */
+export async function registerWorker(context: AgentContext, signal: AbortSignal): Promise<void> {
+  const { client, session, logger } = context;
+  const backoff = new Backoff({ random: context.random, now: context.now });
+  const authRetry = new AuthRetrySchedule();
+  let authLogged = false;
+  while (!signal.aborted) {
+    session.setConnection(session.connection === "auth_failed" ? "auth_failed" : "registering");
+    context.statusChanged();
+    const outcome = await client.register(await registrationBody(context), { signal });
+    if (signal.aborted) return;
+    switch (outcome.kind) {
+      case "ok": {
+        const answer = outcome.value;
+        const config = context.config();
+        session.workerId = answer.worker_id;
+        session.websocketUrl = answer.websocket_url;
+        session.heartbeatMs = clampIntervalMs(
+          answer.heartbeat_interval_seconds ?? config.heartbeat_interval_seconds,
+          HEARTBEAT_INTERVAL_BOUNDS,
+        );
+        session.metricsMs = clampIntervalMs(
+          answer.metrics_interval_seconds ?? config.metrics_interval_seconds,
+          METRICS_INTERVAL_BOUNDS,
+        );
+        session.setConnection("connected");
+        logger.info("registered", {
+          worker_id: answer.worker_id,
+          heartbeat_interval_ms: session.heartbeatMs,
+          metrics_interval_ms: session.metricsMs,
+          websocket: answer.websocket_url ? "offered" : "none",
+        });
+        context.statusChanged();
+        return;
+      }
+      case "auth":
+      case "worker_mismatch": {
+        const wait = authRetry.next();
+        if (!authLogged) {
+          logger.error(
+            "the control plane refused the API key; check api_key (revoked or wrong key?)",
+            { reason: outcome.reason, retry_in_s: Math.round(wait / 1000) },
+          );
+          authLogged = true;
+        }
+        session.setConnection("auth_failed", `register: ${outcome.reason}`, context.now() + wait);
+        context.statusChanged();
+        await abortableDelay(wait, signal);
+        break;
+      }
+      case "rejected": {
+        const wait = authRetry.next();
+        logger.error("registration rejected", { reason: outcome.reason });
+        session.setConnection("reconnecting", `register: ${outcome.reason}`, context.now() + wait);
+        context.statusChanged();
+        await abortableDelay(wait, signal);
+        break;
+      }
+      case "retry":
+      case "not_found": {
+        const wait = "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined
+          ? outcome.retryAfterMs
+          : backoff.next();
+        logger.debug("registration failed, retrying", { reason: outcome.reason, wait_ms: wait });
+        session.setConnection("reconnecting", `register: ${outcome.reason}`);
+        context.statusChanged();
+        await abortableDelay(wait, signal);
+        break;
+      }
+    }
+  }
+}

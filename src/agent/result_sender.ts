@@ -1,0 +1,71 @@
+/** The result sender: outbox results to `POST …/commands/{id}/result`, in order. */
+import { Backoff } from "../client/backoff.ts";
+import type { AgentContext } from "./agent_context.ts";
+
+/**
+ * Sends the oldest stored result until the server answers 200 (also when the command was
+ * already terminal), then removes it and goes on with the next: results leave in the order
+ * they were stored. Network errors and 5xx back off; auth problems wait for the heartbeat
+ * loop to see the key work again. Only a result the server can never accept (404: the
+ * command is unknown; 403 `worker_mismatch`; another 4xx) is removed without a 200, with an
+ * error log line.
+ */
+export async function runResultSender(context: AgentContext, signal: AbortSignal): Promise<void> {
+  const { client, session, results, logger } = context;
+  const backoff = new Backoff({ random: context.random, now: context.now });
+  while (!signal.aborted) {
+    const result = results.peek();
+    if (result === undefined) {
+      await results.wake.wait(60_000, signal);
+      continue;
+    }
+    if (!session.online) {
+      await session.changed.wait(session.heartbeatMs, signal);
+      continue;
+    }
+    const outcome = await client.sendResult(result, { signal });
+    if (signal.aborted) return;
+    switch (outcome.kind) {
+      case "ok":
+        backoff.healthy();
+        await results.removeOldest();
+        logger.debug("result delivered", { command_id: result.command_id, status: result.status });
+        context.statusChanged();
+        break;
+      case "retry":
+        await session.changed.wait(
+          outcome.retryAfterMs ?? Math.min(backoff.next(), session.heartbeatMs),
+          signal,
+        );
+        break;
+      case "auth":
+        await session.changed.wait(session.heartbeatMs, signal);
+        break;
+      case "not_found":
+      case "worker_mismatch":
+      case "rejected":
+        logger.error("the control plane will never accept this result; removing it", {
+          command_id: result.command_id,
+          reason: outcome.reason,
+        });
+        await results.removeOldest();
+        context.statusChanged();
+        break;
+    }
+  }
+}
+
+/** Resolves when the outbox is empty, `timeoutMs` passed, or `signal` aborted. */
+export async function flushResults(
+  context: AgentContext,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const deadline = context.now() + timeoutMs;
+  while (context.results.depth > 0 && !signal?.aborted) {
+    const left = deadline - context.now();
+    if (left <= 0) return false;
+    await context.session.changed.wait(Math.min(left, 100), signal);
+  }
+  return context.results.depth === 0;
+}

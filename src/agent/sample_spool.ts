@@ -1,0 +1,183 @@
+/** Bounded on-disk spool of metrics samples (protocol 3.3, 8). */
+import { z } from "zod";
+import type { Logger } from "../log/logger.ts";
+import { parseJson, type Sample, SampleSchema } from "../protocol/mod.ts";
+import { writeFileAtomic } from "../state/atomic_write.ts";
+import { Wake } from "./_wake.ts";
+
+/** Folder of the spool inside the state dir. */
+export const SAMPLE_SPOOL_DIR = "outbox/samples";
+const META_FILE = "meta.json";
+const MetaSchema = z.object({
+  stream: z.string(),
+  next_seq: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+});
+
+interface Entry {
+  seq: number;
+  bytes: number;
+}
+
+/** Options of {@linkcode SampleSpool.open}. */
+export interface SampleSpoolOptions {
+  /** The state dir's stream id. */
+  stream: string;
+  /** Bound of the spool in bytes (`spool_max_mb`). */
+  maxBytes: number;
+  /** Where drops are logged. */
+  logger: Logger;
+}
+
+/**
+ * Every sample is written to `<state_dir>/outbox/samples/<seq>.json` before it is sent and
+ * removed after the server accepted it (or answered that it is a duplicate). `seq` is
+ * allocated here, one per stored sample, and its next value is kept in `meta.json`, so it
+ * is gap-free across restarts; the only gaps are samples dropped because the spool was
+ * full, and those are counted in `dropped` and logged.
+ */
+export class SampleSpool {
+  #dir: string;
+  #stream: string;
+  #maxBytes: number;
+  #logger: Logger;
+  #entries: Entry[];
+  #bytes: number;
+  #nextSeq: number;
+  #dropped: number;
+  /** Woken whenever a sample is added. */
+  readonly wake: Wake = new Wake();
+
+  private constructor(
+    dir: string,
+    options: SampleSpoolOptions,
+    entries: Entry[],
+    nextSeq: number,
+    dropped: number,
+  ) {
+    this.#dir = dir;
+    this.#stream = options.stream;
+    this.#maxBytes = options.maxBytes;
+    this.#logger = options.logger;
+    this.#entries = entries;
+    this.#bytes = entries.reduce((sum, e) => sum + e.bytes, 0);
+    this.#nextSeq = nextSeq;
+    this.#dropped = dropped;
+  }
+
+  /** Opens (creating) the spool under `stateDir` and loads what an earlier run left. */
+  static async open(stateDir: string, options: SampleSpoolOptions): Promise<SampleSpool> {
+    if (!(options.maxBytes > 0)) {
+      throw new RangeError(`maxBytes must be positive, got ${options.maxBytes}`);
+    }
+    const dir = `${stateDir}/${SAMPLE_SPOOL_DIR}`;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    let meta: z.infer<typeof MetaSchema> | undefined;
+    try {
+      const parsed = parseJson(MetaSchema, await Deno.readTextFile(`${dir}/${META_FILE}`));
+      if (parsed.ok && parsed.value.stream === options.stream) meta = parsed.value;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const entries: Entry[] = [];
+    for await (const entry of Deno.readDir(dir)) {
+      const match = /^(\d{16})\.json$/.exec(entry.name);
+      if (!entry.isFile || !match) continue;
+      const info = await Deno.stat(`${dir}/${entry.name}`);
+      entries.push({ seq: Number(match[1]), bytes: info.size });
+    }
+    entries.sort((a, b) => a.seq - b.seq);
+    const afterFiles = (entries.at(-1)?.seq ?? -1) + 1;
+    const nextSeq = Math.max(meta?.next_seq ?? 0, afterFiles);
+    return new SampleSpool(dir, options, entries, nextSeq, meta?.dropped ?? 0);
+  }
+
+  /** The stream id samples carry. */
+  get stream(): string {
+    return this.#stream;
+  }
+
+  /** The `seq` the next stored sample must carry. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /** Samples waiting to be sent. */
+  get depth(): number {
+    return this.#entries.length;
+  }
+
+  /** Samples dropped because the spool was full, over the life of this stream. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * Stores `sample` (whose `seq` must be {@linkcode SampleSpool.nextSeq}), dropping the
+   * oldest samples first when the spool would pass its bound.
+   */
+  async add(sample: Sample): Promise<void> {
+    if (sample.seq !== this.#nextSeq || sample.stream !== this.#stream) {
+      throw new RangeError(
+        `expected a sample of stream ${this.#stream} seq ${this.#nextSeq}, got ${sample.stream}/${sample.seq}`,
+      );
+    }
+    const text = JSON.stringify(sample);
+    const bytes = new TextEncoder().encode(text).length;
+    let dropped = 0;
+    while (this.#entries.length > 0 && this.#bytes + bytes > this.#maxBytes) {
+      const oldest = this.#entries.shift()!;
+      this.#bytes -= oldest.bytes;
+      await Deno.remove(this.#file(oldest.seq)).catch(() => {});
+      dropped++;
+    }
+    await writeFileAtomic(this.#file(sample.seq), text);
+    this.#entries.push({ seq: sample.seq, bytes });
+    this.#bytes += bytes;
+    this.#nextSeq = sample.seq + 1;
+    this.#dropped += dropped;
+    await this.#saveMeta();
+    if (dropped > 0) {
+      this.#logger.warn("metrics spool full: dropped the oldest samples", {
+        dropped,
+        dropped_total: this.#dropped,
+        spool_bytes: this.#bytes,
+      });
+    }
+    this.wake.notify();
+  }
+
+  /** Up to `limit` of the oldest samples, in `seq` order. */
+  async peek(limit: number): Promise<Sample[]> {
+    const samples: Sample[] = [];
+    for (const entry of this.#entries.slice(0, limit)) {
+      try {
+        const parsed = parseJson(SampleSchema, await Deno.readTextFile(this.#file(entry.seq)));
+        if (parsed.ok) samples.push(parsed.value);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
+    return samples;
+  }
+
+  /** Removes every stored sample with `seq <= lastSeq` (the server has them). */
+  async removeThrough(lastSeq: number): Promise<void> {
+    while (this.#entries.length > 0 && this.#entries[0]!.seq <= lastSeq) {
+      const entry = this.#entries.shift()!;
+      this.#bytes -= entry.bytes;
+      await Deno.remove(this.#file(entry.seq)).catch(() => {});
+    }
+  }
+
+  #file(seq: number): string {
+    return `${this.#dir}/${String(seq).padStart(16, "0")}.json`;
+  }
+
+  #saveMeta(): Promise<void> {
+    return writeFileAtomic(
+      `${this.#dir}/${META_FILE}`,
+      JSON.stringify({ stream: this.#stream, next_seq: this.#nextSeq, dropped: this.#dropped }),
+    );
+  }
+}
