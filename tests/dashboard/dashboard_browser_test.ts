@@ -6,9 +6,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { Paths, type Sample } from "../../src/protocol/mod.ts";
+import { REFRESH_INTERVAL_MS } from "../../src/control_plane/dashboard/_app_js.ts";
 import { launchBrowser } from "./_browser.ts";
 
-/** Where the screenshot of the worker view goes, for a human to look at. */
+/** Where the screenshots (worker view, and keys with `-keys`) go, for a human to look at. */
 const SCREENSHOT = `${Deno.env.get("TMPDIR") ?? "/tmp"}/ftl-dashboard-e2e.png`;
 
 /** How long one browser expectation may take. */
@@ -190,7 +191,17 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
     assert((await page.locator("#command-message").innerText()).includes("not valid JSON"));
   });
 
-  await t.step("a new key is shown once and works for registering", async () => {
+  await t.step("the list follows a worker going offline without a reload", async () => {
+    await workerPost(cp.baseUrl, key, Paths.heartbeat(workerId), { status: "offline" });
+    const badge = page.locator(`#worker-rows tr[data-worker-id="${workerId}"] .badge`);
+    await waitFor(async () => (await badge.innerText()) === "offline", {
+      timeoutMs: REFRESH_INTERVAL_MS + UI_TIMEOUT_MS,
+      message: "the auto-refresh to show the worker offline",
+    });
+    assertEquals(await page.locator("#detail-info .badge").innerText(), "offline");
+  });
+
+  await t.step("a new key is shown once, works for registering and can be revoked", async () => {
     await page.locator('#nav a[data-route="keys"]').click();
     await page.locator("#key-name").fill("from-the-dashboard");
     await page.locator("#key-form button[type=submit]").click();
@@ -200,6 +211,25 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
     assert(/^wak_[0-9A-Za-z]{32}$/.test(newKey), "a worker key is shown");
     const id = await registerWorker(cp.baseUrl, newKey, "registered-with-dashboard-key");
     assert(id.startsWith("wkr_"));
+
+    await page.reload();
+    const row = page.locator("#key-rows tr", { hasText: "from-the-dashboard" });
+    await row.waitFor({ timeout: UI_TIMEOUT_MS });
+    assertEquals(await row.getAttribute("data-active"), "true");
+    assert((await row.innerText()).includes(newKey.slice(0, 12)), "the prefix is listed");
+    assert(!(await page.locator("#key-list").innerText()).includes(newKey), "the key is not");
+    await row.getByRole("button", { name: "Revoke…" }).click();
+    await row.getByRole("button", { name: "Revoke", exact: true }).click();
+    await page.locator('#key-rows tr[data-active="false"]', { hasText: "from-the-dashboard" })
+      .waitFor({ timeout: UI_TIMEOUT_MS });
+    const refused = await fetch(`${cp.baseUrl}${Paths.heartbeat(id)}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-API-Key": newKey },
+      body: "{}",
+    });
+    await refused.body?.cancel();
+    assertEquals(refused.status, 401, "a revoked key is refused");
+    await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-keys.png") });
   });
 
   await t.step("deleting a worker asks once more and removes it", async () => {

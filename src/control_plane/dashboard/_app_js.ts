@@ -41,6 +41,7 @@ const state = {
   refreshing: false,
   // The send form and its draft survive refreshes of the same worker.
   formWorkerId: null,
+  bannerTimer: undefined,
 };
 
 // ---------------------------------------------------------------- DOM helpers
@@ -77,6 +78,8 @@ function showBanner(message, kind = "error") {
   );
   banner.className = "banner " + kind;
   banner.hidden = false;
+  clearTimeout(state.bannerTimer);
+  if (kind === "info") state.bannerTimer = setTimeout(hideBanner, 6000);
 }
 
 function hideBanner() {
@@ -180,7 +183,7 @@ const BADGE_KINDS = {
   online: "good", completed: "good", running: "good", acked: "info",
   pending: "warn", delivered: "info", starting: "info", stopping: "warn", draining: "warn",
   error: "bad", failed: "bad", timeout: "bad", crashed: "bad",
-  offline: "dim", stopped: "dim",
+  offline: "dim", stopped: "dim", active: "good", revoked: "dim",
 };
 
 function badge(text) {
@@ -318,6 +321,7 @@ function render() {
     refresh();
   } else {
     stopRefresh();
+    loadKeys();
   }
 }
 
@@ -760,6 +764,78 @@ async function onCreateKey(event) {
       location.origin),
   );
   out.hidden = false;
+  await loadKeys();
+}
+
+async function loadKeys() {
+  const box = $("key-list");
+  let body;
+  try {
+    body = await api("/api/admin/keys");
+  } catch (e) {
+    if (e.status === 404) {
+      // A server without the key list (it is an addition to the admin API): hide the card.
+      $("key-list-card").hidden = true;
+    } else if (e.status !== 401) {
+      clear(box).append(h("p", { class: "error" }, "Could not load the keys: " + e.message));
+    }
+    return;
+  }
+  $("key-list-card").hidden = false;
+  const keys = Array.isArray(body.keys) ? body.keys : [];
+  $("key-count").textContent = String(keys.length);
+  clear(box);
+  if (keys.length === 0) {
+    box.append(h("p", { class: "muted" }, "No keys yet."));
+    return;
+  }
+  box.append(h("div", { class: "table-wrap" }, h("table", { class: "data", id: "key-rows" },
+    h("thead", {}, h("tr", {},
+      ["Name", "Prefix", "Scopes", "Worker", "Created", "Last used", "", ""].map((l) => h("th", {}, l)))),
+    h("tbody", {}, keys.map(keyRow)))));
+}
+
+function keyRow(key) {
+  const id = String(key.id ?? "");
+  const active = key.active !== false;
+  const worker = typeof key.worker_id === "string" && key.worker_id !== ""
+    ? h("a", { href: "#/workers/" + encodeURIComponent(key.worker_id), class: "mono small" },
+      shortId(key.worker_id))
+    : h("span", { class: "muted" }, "—");
+  const actions = h("td", { class: "actions" });
+  if (active) {
+    const confirmBox = h("span", { class: "confirm", hidden: true },
+      h("button", { type: "button", class: "danger small", onclick: () => revokeKey(id) }, "Revoke"),
+      h("button", { type: "button", class: "ghost small", onclick: () => {
+        confirmBox.hidden = true;
+        ask.hidden = false;
+      } }, "Cancel"));
+    const ask = h("button", { type: "button", class: "danger ghost small", onclick: () => {
+      ask.hidden = true;
+      confirmBox.hidden = false;
+    } }, "Revoke…");
+    actions.append(ask, confirmBox);
+  }
+  return h("tr", { dataset: { keyId: id, active: String(active) } },
+    h("td", {}, String(key.name ?? "")),
+    h("td", { class: "mono small" }, String(key.key_prefix ?? "") + "…"),
+    h("td", {}, Array.isArray(key.scopes) ? key.scopes.join(", ") : ""),
+    h("td", {}, worker),
+    h("td", { title: formatTime(key.created_at) }, formatAgo(key.created_at)),
+    h("td", { title: formatTime(key.last_used_at) }, key.last_used_at ? formatAgo(key.last_used_at) : "never"),
+    h("td", {}, badge(active ? "active" : "revoked")),
+    actions,
+  );
+}
+
+async function revokeKey(id) {
+  try {
+    await api("/api/admin/keys/" + encodeURIComponent(id) + "/revoke", { method: "POST", body: "{}" });
+  } catch (e) {
+    if (e.status !== 401) showBanner("Could not revoke the key: " + e.message);
+    return;
+  }
+  await loadKeys();
 }
 
 // ---------------------------------------------------------------- start

@@ -96,6 +96,10 @@ export const PAGE_HTML = `<!doctype html>
       </form>
       <div id="key-result" class="key-result" hidden></div>
     </div>
+    <div id="key-list-card" class="card">
+      <div class="card-head"><h2>Keys <span id="key-count" class="count"></span></h2></div>
+      <div id="key-list"><p class="muted">Loading…</p></div>
+    </div>
   </section>
 </main>
 <footer class="footer muted small">worker-agent control plane ${VERSION}</footer>

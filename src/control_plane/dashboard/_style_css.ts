@@ -194,7 +194,8 @@ details summary { cursor: pointer; color: var(--accent); font-size: 12.5px; }
 
 .row-form { display: flex; gap: 12px; align-items: flex-end; flex-wrap: wrap; margin-top: 14px; }
 .row-form label:first-child { flex: 1; min-width: 220px; }
-.keys-view { max-width: 760px; }
+.keys-view { max-width: 1100px; }
+td.actions { white-space: nowrap; text-align: right; }
 .key-result { margin-top: 18px; padding: 14px; border-radius: 8px; background: var(--good-soft); }
 .key-box { display: flex; gap: 8px; }
 .key-box input { flex: 1; background: var(--card); }
