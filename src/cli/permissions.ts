@@ -1,0 +1,127 @@
+/**
+ * `worker-agent permissions`: the narrowest `deno run` flags a given config needs. The
+ * end-to-end tests run the agent with exactly these flags, so they must be sufficient.
+ *
+ * @module
+ */
+import type { AgentConfig } from "../config/schema.ts";
+import { CONFIG_ENV_VARS } from "../config/load_config.ts";
+import { PATH_ENV_VARS } from "../platform/paths.ts";
+import { collectorPermissions } from "../collector/permissions.ts";
+
+/** Environment variables the agent itself reads (config, paths, proxies, libraries). */
+export const AGENT_ENV_VARS: readonly string[] = [
+  ...CONFIG_ENV_VARS,
+  ...PATH_ENV_VARS,
+  // Proxy settings, read by Deno's fetch and by the agent to report "proxy in use".
+  "HTTPS_PROXY",
+  "https_proxy",
+  "HTTP_PROXY",
+  "http_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+  "NO_PROXY",
+  "no_proxy",
+  // The yaml package checks these debug switches while parsing.
+  "LOG_TOKENS",
+  "LOG_STREAM",
+  "NO_COLOR",
+  // main.ts prints stack traces of runtime failures when FTL_DEBUG=1.
+  "FTL_DEBUG",
+];
+
+/** System information calls the agent makes outside the collector. */
+export const AGENT_SYS_CALLS: readonly string[] = ["hostname", "osRelease"];
+
+/** Options of {@linkcode agentPermissionFlags}. */
+export interface AgentPermissionOptions {
+  /** The OS the agent will run on. @default {Deno.build.os} */
+  os?: typeof Deno.build.os;
+  /** The Deno (or compiled agent) binary, allowed to be re-executed on restart. @default {Deno.execPath()} */
+  execPath?: string;
+  /** What the collector needs. @default {collectorPermissions(os)} */
+  collector?: { run: string[]; read: string[]; sys: string[]; env: string[] };
+}
+
+/**
+ * The `deno run` permission flags (one array element per flag, not shell-quoted) for
+ * running the agent with `config` loaded from `configPath`:
+ * - net: the base_url host:port (the WebSocket is on the same host) and the proxy, if any;
+ * - read/write: the config file's directory (for atomic replacement), state dir, log dir;
+ *   read also ca_file, the trading working dir, the binary and the collector's files;
+ * - env: the exact variables read; unscoped only when a trading workload is configured,
+ *   because the workload inherits the agent's whole environment (minus secrets);
+ * - sys: the calls used; run: the trading program, the collector's programs, the binary.
+ */
+export function agentPermissionFlags(
+  config: AgentConfig,
+  configPath: string,
+  options: AgentPermissionOptions = {},
+): string[] {
+  const os = options.os ?? Deno.build.os;
+  const execPath = options.execPath ?? Deno.execPath();
+  const collector = options.collector ?? collectorPermissions(os);
+
+  const net = [hostPort(config.base_url)];
+  if (config.proxy !== "") net.push(hostPort(config.proxy));
+
+  const configDir = dirname(configPath);
+  const writable = [configDir, config.state_dir];
+  if (config.log_file !== "") writable.push(dirname(config.log_file));
+  const readable = [...writable];
+  if (config.ca_file !== "") readable.push(config.ca_file);
+  if (config.trading.working_dir !== "") readable.push(config.trading.working_dir);
+  readable.push(execPath, ...collector.read);
+
+  const run = [execPath, ...collector.run];
+  const program = config.trading.command[0];
+  if (program !== undefined) run.push(program);
+
+  const envFlag = program === undefined
+    ? `--allow-env=${unique([...AGENT_ENV_VARS, ...collector.env]).join(",")}`
+    : "--allow-env";
+
+  return [
+    `--allow-net=${unique(net).join(",")}`,
+    `--allow-read=${paths(readable).join(",")}`,
+    `--allow-write=${paths(writable).join(",")}`,
+    envFlag,
+    `--allow-sys=${unique([...AGENT_SYS_CALLS, ...collector.sys]).join(",")}`,
+    `--allow-run=${unique(run).join(",")}`,
+  ];
+}
+
+/** Quotes each flag for a POSIX shell (or PowerShell on Windows) where needed. */
+export function formatPermissionFlags(
+  flags: string[],
+  os: typeof Deno.build.os = Deno.build.os,
+): string {
+  return flags.map((flag) => quoteArg(flag, os)).join(" ");
+}
+
+function quoteArg(value: string, os: typeof Deno.build.os): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  if (os === "windows") return `"${value.replaceAll('"', '`"')}"`;
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+function hostPort(url: string): string {
+  const u = new URL(url);
+  const port = u.port || (u.protocol === "https:" ? "443" : "80");
+  return `${u.hostname}:${port}`;
+}
+
+function dirname(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i > 0 ? path.slice(0, i) : i === 0 ? "/" : ".";
+}
+
+/** Unique paths; just the root when the root itself is in the list. */
+function paths(values: string[]): string[] {
+  const all = unique(values);
+  return all.includes("/") ? ["/"] : all;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values.filter((v) => v !== ""))];
+}

@@ -1,0 +1,149 @@
+/**
+ * `worker-agent service install|uninstall|status`: a per-user service that starts the agent
+ * at login. Linux uses `systemctl --user`; macOS `launchctl`; Windows `schtasks`. With
+ * `--dry-run` the definition and the commands are printed and nothing is changed.
+ *
+ * @module
+ */
+import { defaultStateDir } from "../platform/paths.ts";
+import type { CliIo } from "./cli_io.ts";
+import {
+  LAUNCH_AGENT_LABEL,
+  launchAgentPlist,
+  SERVICE_NAME,
+  type ServiceSpec,
+  systemdUnit,
+  WINDOWS_TASK_NAME,
+  windowsTaskXml,
+} from "./service_definitions.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Service actions. */
+export type ServiceAction = "install" | "uninstall" | "status";
+
+/** Where the definition lives and which commands manage it, for one OS. */
+export interface ServicePlan {
+  /** Path of the definition file. */
+  file: string;
+  /** Text of the definition (install only). */
+  text: string;
+  /** Commands to run, in order. */
+  commands: string[][];
+}
+
+/** Options of {@linkcode planService}. */
+export interface PlanServiceOptions {
+  /** The OS. @default {Deno.build.os} */
+  os?: typeof Deno.build.os;
+  /** Environment lookup (HOME, XDG_CONFIG_HOME, APPDATA, LOCALAPPDATA). */
+  env: (name: string) => string | undefined;
+  /** What the service runs (install). */
+  spec: ServiceSpec;
+}
+
+/** Works out the file and the commands of `action` without doing anything. */
+export function planService(action: ServiceAction, options: PlanServiceOptions): ServicePlan {
+  const os = options.os ?? Deno.build.os;
+  const home = options.env("HOME") ?? options.env("USERPROFILE") ?? "";
+  if (os === "darwin") {
+    const file = `${home}/Library/LaunchAgents/${LAUNCH_AGENT_LABEL}.plist`;
+    const commands = action === "install"
+      ? [["launchctl", "load", "-w", file]]
+      : action === "uninstall"
+      ? [["launchctl", "unload", "-w", file]]
+      : [["launchctl", "list", LAUNCH_AGENT_LABEL]];
+    return { file, text: launchAgentPlist(options.spec), commands };
+  }
+  if (os === "windows") {
+    const file = `${defaultStateDir({ os, env: options.env })}\\${SERVICE_NAME}.xml`;
+    const commands = action === "install"
+      ? [["schtasks", "/Create", "/TN", WINDOWS_TASK_NAME, "/XML", file, "/F"], [
+        "schtasks",
+        "/Run",
+        "/TN",
+        WINDOWS_TASK_NAME,
+      ]]
+      : action === "uninstall"
+      ? [["schtasks", "/End", "/TN", WINDOWS_TASK_NAME], [
+        "schtasks",
+        "/Delete",
+        "/TN",
+        WINDOWS_TASK_NAME,
+        "/F",
+      ]]
+      : [["schtasks", "/Query", "/TN", WINDOWS_TASK_NAME, "/V", "/FO", "LIST"]];
+    return { file, text: windowsTaskXml(options.spec), commands };
+  }
+  const configHome = options.env("XDG_CONFIG_HOME") || `${home}/.config`;
+  const file = `${configHome}/systemd/user/${SERVICE_NAME}.service`;
+  const unit = `${SERVICE_NAME}.service`;
+  const commands = action === "install"
+    ? [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", unit]]
+    : action === "uninstall"
+    ? [["systemctl", "--user", "disable", "--now", unit], ["systemctl", "--user", "daemon-reload"]]
+    : [["systemctl", "--user", "status", "--no-pager", unit]];
+  return { file, text: systemdUnit(options.spec), commands };
+}
+
+/** Options of {@linkcode serviceCommand}. */
+export interface ServiceCommandOptions extends PlanServiceOptions {
+  /** Print instead of doing. @default {false} */
+  dryRun?: boolean;
+}
+
+/** Carries out `action`; returns the exit code. */
+export async function serviceCommand(
+  action: ServiceAction,
+  options: ServiceCommandOptions,
+  io: CliIo,
+): Promise<number> {
+  const plan = planService(action, options);
+  if (options.dryRun) {
+    if (action === "install") io.stdout(`# ${plan.file}\n${plan.text}\n`);
+    if (action === "uninstall") io.stdout(`# remove ${plan.file}\n`);
+    for (const command of plan.commands) io.stdout(`${command.join(" ")}\n`);
+    return 0;
+  }
+  if (action === "install") {
+    await Deno.mkdir(dirname(plan.file), { recursive: true, mode: 0o700 });
+    const text = (options.os ?? Deno.build.os) === "windows" ? `\ufeff${plan.text}` : plan.text;
+    await Deno.writeTextFile(plan.file, text, { mode: 0o600 });
+    io.stdout(`wrote ${plan.file}\n`);
+  }
+  let failed = false;
+  for (const command of plan.commands) {
+    const ok = await runManager(command, io);
+    if (!ok && action !== "uninstall") failed = true;
+  }
+  if (action === "uninstall") {
+    await Deno.remove(plan.file).catch(() => {});
+    io.stdout(`removed ${plan.file}\n`);
+  }
+  return failed ? 1 : 0;
+}
+
+async function runManager(command: string[], io: CliIo): Promise<boolean> {
+  const [program, ...args] = command;
+  if (!program) return true;
+  try {
+    const output = await new Deno.Command(program, { args, stdout: "piped", stderr: "piped" })
+      .output();
+    const decoder = new TextDecoder();
+    io.stdout(decoder.decode(output.stdout));
+    if (!output.success) io.stderr(decoder.decode(output.stderr));
+    return output.success;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(
+        "service",
+        `${program} is not available on this machine; run \`worker-agent service install --dry-run\` and set the service up by hand`,
+      );
+    }
+    throw error;
+  }
+}
+
+function dirname(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i > 0 ? path.slice(0, i) : ".";
+}
