@@ -1,0 +1,37 @@
+/** Small builders shared by the agent's unit tests. */
+import { createLogger, type Logger } from "../../src/log/logger.ts";
+import type { Sample } from "../../src/protocol/mod.ts";
+
+/** A logger that keeps its lines in memory. */
+export function memoryLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: createLogger({ level: "debug", write: (line) => lines.push(line) }), lines };
+}
+
+/** A valid sample of `stream` with `seq`. */
+export function sampleOf(stream: string, seq: number, padding = 0): Sample {
+  return {
+    stream,
+    seq,
+    ts: 1_764_000_000_000 + seq * 1000,
+    cpu_percent: 1,
+    memory_used_mb: 1,
+    memory_total_mb: 2,
+    disk_used_gb: 1,
+    disk_total_gb: 2,
+    network_sent_mb: 0,
+    network_recv_mb: 0,
+    trading_status: "stopped",
+    active_trades: 0,
+    cpu_per_core: Array.from({ length: padding }, () => 1),
+    load_avg: null,
+    memory_available_mb: 1,
+    swap_used_mb: 0,
+    swap_total_mb: 0,
+    disks: [],
+    net: [],
+    gpus: [],
+    agent: { rss_mb: 1, cpu_percent: 0, uptime_s: 1, spool_depth: 0, dropped_samples: 0 },
+    trading: { status: "stopped", pid: null, uptime_s: null, restarts: 0, active_trades: 0 },
+  };
+}

@@ -1,0 +1,41 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { classifyFailure, parseRetryAfter } from "../../src/client/api_outcome.ts";
+
+const body = (code: string) => JSON.stringify({ error: "msg", code });
+
+Deno.test("classifyFailure() decides retry, auth, re-register or give up in one place", async (t) => {
+  const cases: Array<[string, number, string, string | null, string, number | undefined]> = [
+    ["429 retries after Retry-After", 429, body("rate_limited"), "7", "retry", 7000],
+    ["503 retries", 503, "", null, "retry", undefined],
+    ["500 retries", 500, "<html>oops</html>", null, "retry", undefined],
+    ["401 is an auth problem", 401, body("invalid_api_key"), null, "auth", undefined],
+    ["403 forbidden is an auth problem", 403, body("forbidden"), null, "auth", undefined],
+    [
+      "403 worker_mismatch is its own case",
+      403,
+      body("worker_mismatch"),
+      null,
+      "worker_mismatch",
+      undefined,
+    ],
+    ["404 means register again", 404, body("not_found"), null, "not_found", undefined],
+    ["400 is rejected", 400, body("invalid_request"), null, "rejected", undefined],
+    ["413 is rejected", 413, body("payload_too_large"), null, "rejected", undefined],
+  ];
+  for (const [name, status, text, retryAfter, kind, retryAfterMs] of cases) {
+    await t.step(name, () => {
+      const outcome = classifyFailure(status, text, retryAfter, 0);
+      assertEquals(outcome.kind, kind);
+      if (outcome.kind === "retry") assertEquals(outcome.retryAfterMs, retryAfterMs);
+    });
+  }
+});
+
+Deno.test("parseRetryAfter() reads seconds and HTTP dates and caps at one hour", () => {
+  assertEquals(parseRetryAfter("3", 0), 3000);
+  assertEquals(parseRetryAfter(null, 0), undefined);
+  assertEquals(parseRetryAfter("soon", 0), undefined);
+  assertEquals(parseRetryAfter("99999", 0), 3_600_000);
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assertEquals(parseRetryAfter("Thu, 01 Jan 2026 00:00:10 GMT", now), 10_000);
+});

@@ -1,0 +1,85 @@
+import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
+import { WorkerClient } from "../../src/client/worker_client.ts";
+import { VERSION } from "../../src/version.ts";
+
+const KEY = "wak_" + "a".repeat(32);
+
+function recordingFetch(respond: (request: Request) => Response | Promise<Response>) {
+  const requests: Request[] = [];
+  const fetchFn: typeof fetch = (input, init) => {
+    const request = new Request(input as string, init);
+    requests.push(request);
+    return Promise.resolve(respond(request));
+  };
+  return { requests, fetchFn };
+}
+
+Deno.test("WorkerClient sends the key, User-Agent and JSON, and measures clock skew", async () => {
+  let now = 1_000_000;
+  const { requests, fetchFn } = recordingFetch(() => {
+    now += 100; // the answer takes 100 ms
+    return Response.json({ worker_id: "wkr_x", server_time: 1_005_050 });
+  });
+  const client = new WorkerClient({
+    baseUrl: "http://127.0.0.1:9",
+    apiKey: KEY,
+    fetch: fetchFn,
+    now: () => now,
+  });
+  const outcome = await client.register({ hostname: "h", platform: "linux", version: VERSION });
+  assertEquals(outcome.kind, "ok");
+  const request = requests[0]!;
+  assertEquals(new URL(request.url).pathname, "/api/workers/register");
+  assertEquals(request.headers.get("X-API-Key"), KEY);
+  assert(request.headers.get("User-Agent")!.startsWith(`finetunelab-worker-agent/${VERSION} (`));
+  assert(/ deno\/\d/.test(request.headers.get("User-Agent")!));
+  assertEquals(client.clockSkewMs, 5_000);
+});
+
+Deno.test("WorkerClient turns network errors, bad bodies and HTTP errors into outcomes", async (t) => {
+  await t.step("a network error is retried", async () => {
+    const client = new WorkerClient({
+      baseUrl: "http://127.0.0.1:9",
+      apiKey: KEY,
+      fetch: () => Promise.reject(new TypeError("connection refused")),
+    });
+    const outcome = await client.heartbeat("wkr_x", {});
+    assertEquals(outcome.kind, "retry");
+  });
+  await t.step("a 200 with a body that breaks the schema is retried, not trusted", async () => {
+    const { fetchFn } = recordingFetch(() => Response.json({ ok: true, accepted: "many" }));
+    const client = new WorkerClient({ baseUrl: "http://127.0.0.1:9", apiKey: KEY, fetch: fetchFn });
+    const outcome = await client.sendMetrics("wkr_x", []);
+    assertEquals(outcome.kind, "retry");
+  });
+  await t.step("a 429 carries Retry-After", async () => {
+    const { fetchFn } = recordingFetch(() =>
+      Response.json({ error: "slow down", code: "rate_limited" }, {
+        status: 429,
+        headers: { "Retry-After": "2" },
+      })
+    );
+    const client = new WorkerClient({ baseUrl: "http://127.0.0.1:9", apiKey: KEY, fetch: fetchFn });
+    const outcome = await client.heartbeat("wkr_x", {});
+    assertEquals(outcome.kind === "retry" ? outcome.retryAfterMs : -1, 2000);
+  });
+  await t.step("a slow server times out", async () => {
+    const client = new WorkerClient({
+      baseUrl: "http://127.0.0.1:9",
+      apiKey: KEY,
+      timeoutMs: 20,
+      fetch: (_input, init) =>
+        new Promise((_resolve, reject) =>
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason))
+        ),
+    });
+    const outcome = await client.heartbeat("wkr_x", {});
+    assert(outcome.kind === "retry" && outcome.reason.includes("timed out"));
+  });
+});
+
+Deno.test("WorkerClient refuses plain http to a host that is not loopback", () => {
+  throws(() => new WorkerClient({ baseUrl: "http://example.com", apiKey: KEY }), TypeError);
+  new WorkerClient({ baseUrl: "https://example.com", apiKey: KEY });
+  new WorkerClient({ baseUrl: "http://localhost:8080", apiKey: KEY });
+});
