@@ -84,7 +84,8 @@ export class CommandStore {
 
   /**
    * Queues a command. Until it is delivered its deadline is the end of the delivery
-   * window; each delivery or ack moves the deadline to `timeout_seconds` + grace later.
+   * window; from the first delivery on it is the latest delivery or ack plus
+   * `timeout_seconds` plus the result grace.
    */
   create(input: {
     workerId: string;
@@ -155,9 +156,10 @@ export class CommandStore {
          delivery_count = delivery_count + 1,
          delivered_at = COALESCE(delivered_at, ?),
          last_delivery_at = ?,
-         deadline_at = MAX(deadline_at, ? + timeout_seconds * 1000 + ?)
+         deadline_at = CASE WHEN status = 'pending' THEN ? + timeout_seconds * 1000 + ?
+                            ELSE MAX(deadline_at, ? + timeout_seconds * 1000 + ?) END
        WHERE id = ? AND status IN ('pending', 'delivered')`,
-    ).run(now, now, now, this.#timing.resultGraceMs, id);
+    ).run(now, now, now, this.#timing.resultGraceMs, now, this.#timing.resultGraceMs, id);
   }
 
   /** Records the agent's ack; ignored unless the command is `workerId`'s and not yet acked. */
