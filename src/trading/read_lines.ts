@@ -19,7 +19,14 @@ export async function readLines(
   const max = options.maxLineLength ?? 16_384;
   const decoder = new TextDecoder();
   let pending = "";
-  const emit = (line: string) => onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+  const emit = (line: string) => {
+    let rest = line.endsWith("\r") ? line.slice(0, -1) : line;
+    while (rest.length > max) {
+      onLine(rest.slice(0, max));
+      rest = rest.slice(max);
+    }
+    onLine(rest);
+  };
   try {
     for await (const chunk of stream) {
       pending += decoder.decode(chunk, { stream: true });
@@ -29,7 +36,7 @@ export async function readLines(
         pending = pending.slice(newline + 1);
       }
       while (pending.length > max) {
-        emit(pending.slice(0, max));
+        onLine(pending.slice(0, max));
         pending = pending.slice(max);
       }
     }
