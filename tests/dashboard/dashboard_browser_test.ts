@@ -7,6 +7,7 @@ import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { Paths, type Sample } from "../../src/protocol/mod.ts";
 import { REFRESH_INTERVAL_MS } from "../../src/control_plane/dashboard/_app_js.ts";
+import { DASHBOARD_CSP } from "../../src/control_plane/dashboard/dashboard.ts";
 import { launchBrowser } from "./_browser.ts";
 
 /** Where the screenshots (worker view, and keys with `-keys`) go, for a human to look at. */
@@ -125,7 +126,9 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
   const { page } = browser;
 
   await t.step("a wrong token is refused and the right one signs in", async () => {
-    await page.goto(cp.baseUrl);
+    const response = await page.goto(cp.baseUrl);
+    assertEquals(response?.status(), 200);
+    assertEquals(response?.headers()["content-security-policy"], DASHBOARD_CSP);
     await page.locator("#token").fill("not-the-admin-token");
     await page.locator("#login-form button[type=submit]").click();
     await page.locator("#login-error").waitFor({ state: "visible", timeout: UI_TIMEOUT_MS });
@@ -193,12 +196,18 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
 
   await t.step("the list follows a worker going offline without a reload", async () => {
     await workerPost(cp.baseUrl, key, Paths.heartbeat(workerId), { status: "offline" });
-    const badge = page.locator(`#worker-rows tr[data-worker-id="${workerId}"] .badge`);
-    await waitFor(async () => (await badge.innerText()) === "offline", {
-      timeoutMs: REFRESH_INTERVAL_MS + UI_TIMEOUT_MS,
-      message: "the auto-refresh to show the worker offline",
-    });
-    assertEquals(await page.locator("#detail-info .badge").innerText(), "offline");
+    const badges = [
+      page.locator(`#worker-rows tr[data-worker-id="${workerId}"] .badge`),
+      page.locator("#detail-info .badge"),
+    ];
+    await waitFor(
+      async () =>
+        (await Promise.all(badges.map((b) => b.innerText()))).every((s) => s === "offline"),
+      {
+        timeoutMs: REFRESH_INTERVAL_MS + UI_TIMEOUT_MS,
+        message: "the auto-refresh to show the worker offline in the list and the worker view",
+      },
+    );
   });
 
   await t.step("a new key is shown once, works for registering and can be revoked", async () => {
@@ -245,6 +254,14 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
     const gone = await cp.admin(`/api/workers/${hostileId}`);
     await gone.body?.cancel();
     assertEquals(gone.status, 404);
+  });
+
+  await t.step("signing out forgets the token", async () => {
+    await page.locator("#sign-out").click();
+    await page.locator("#login").waitFor({ state: "visible", timeout: UI_TIMEOUT_MS });
+    assertEquals(await page.evaluate(() => Object.keys(sessionStorage).length), 0);
+    await page.reload();
+    assert(await page.locator("#login").isVisible(), "still signed out after a reload");
   });
 
   await t.step("the page ran without script errors or CSP violations", () => {

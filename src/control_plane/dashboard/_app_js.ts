@@ -39,6 +39,7 @@ const state = {
   workers: [],
   timer: null,
   refreshing: false,
+  refreshAgain: false,
   // The send form and its draft survive refreshes of the same worker.
   formWorkerId: null,
   bannerTimer: undefined,
@@ -256,7 +257,9 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = "";
   state.workers = [];
-  state.formWorkerId = null;
+  // undefined never equals a route's worker id (null or a string), so the next sign-in
+  // rebuilds the detail pane instead of showing the previous session's.
+  state.formWorkerId = undefined;
   stopRefresh();
   render();
   if (message) {
@@ -340,8 +343,14 @@ function scheduleRefresh() {
 }
 
 async function refresh() {
-  if (state.refreshing) return;
+  if (state.refreshing) {
+    // Something changed while a refresh is in flight (a command sent, another worker opened):
+    // run once more right after it instead of waiting for the next tick.
+    state.refreshAgain = true;
+    return;
+  }
   state.refreshing = true;
+  state.refreshAgain = false;
   stopRefresh();
   try {
     await Promise.all([loadWorkers(), state.route.workerId ? loadDetail(state.route.workerId) : null]);
@@ -353,7 +362,8 @@ async function refresh() {
     }
   } finally {
     state.refreshing = false;
-    scheduleRefresh();
+    if (state.refreshAgain && state.token !== "") refresh();
+    else scheduleRefresh();
   }
 }
 
