@@ -10,8 +10,8 @@
 import type { Logger } from "../log/logger.ts";
 import {
   availableBytesOf,
+  parseDarwinDf,
   parseDarwinMount,
-  parseDfKP,
   parseNetstatIbn,
   parseSwapUsage,
   parseVmStat,
@@ -110,7 +110,7 @@ export function createDarwinReader(options: DarwinReaderOptions = {}): SystemRea
       if (!disks || now() - disks.at >= refreshMs) {
         const list = await health.run("disks", async () => {
           const [df = "", mount = ""] = splitSections(await helper.request("disks", signal));
-          return parseDfKP(df, parseDarwinMount(mount));
+          return parseDarwinDf(df, parseDarwinMount(mount));
         });
         if (list) disks = { list, at: now() };
       }

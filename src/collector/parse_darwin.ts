@@ -1,6 +1,6 @@
 /**
- * Parsers of macOS tool outputs: `vm_stat`, `sysctl` (memory size, swap usage), `df -k -P`
- * and `netstat -ibn`.
+ * Parsers of macOS tool outputs: `vm_stat`, `sysctl` (memory size, swap usage), `df -k -P`,
+ * `mount` and `netstat -ibn`.
  *
  * @module
  */
@@ -43,9 +43,10 @@ const UNIT: Record<string, number> = { B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30,
 /** Parses `sysctl vm.swapusage` (with or without the name) into total and used bytes. */
 export function parseSwapUsage(text: string): { totalBytes: number; usedBytes: number } {
   const value = (name: string) => {
-    const match = new RegExp(`${name}\\s*=\\s*([\\d.]+)([BKMGT])?`).exec(text);
+    // The decimal separator follows the locale: "1024.00M" or "1024,00M".
+    const match = new RegExp(`${name}\\s*=\\s*(\\d+(?:[.,]\\d+)?)([BKMGT])?`).exec(text);
     if (!match) throw new SyntaxError(`vm.swapusage has no ${name}: ${text.trim().slice(0, 80)}`);
-    return Number(match[1]) * (UNIT[match[2] ?? "B"] ?? 1);
+    return Number((match[1] as string).replace(",", ".")) * (UNIT[match[2] ?? "B"] ?? 1);
   };
   return { totalBytes: value("total"), usedBytes: value("used") };
 }
@@ -54,27 +55,35 @@ export function parseSwapUsage(text: string): { totalBytes: number; usedBytes: n
 const DARWIN_HIDDEN_MOUNT = /^\/System\/Volumes\/(?!Data$)/;
 
 /**
- * Parses `df -k -P`: device-backed file systems (`/dev/…`), without the APFS system
- * plumbing volumes (VM, Preboot, Update, xarts, …; the Data volume is kept). `fsTypes` maps
- * mount points to types where known (see {@linkcode parseDarwinMount}); else the type is "".
+ * Parses BSD `df` output (`df -k -P` as the collector runs it; also plain `df` with 512-byte
+ * blocks and inode columns): device-backed file systems (`/dev/…`) without the APFS system
+ * plumbing volumes (VM, Preboot, Update, xarts, …; the Data volume is kept). The block size
+ * comes from the header. `fsTypes` maps mount points to types where known (see
+ * {@linkcode parseDarwinMount}); else the type is "".
  */
-export function parseDfKP(text: string, fsTypes: Map<string, string> = new Map()): DiskReading[] {
-  const disks: DiskReading[] = [];
+export function parseDarwinDf(
+  text: string,
+  fsTypes: Map<string, string> = new Map(),
+): DiskReading[] {
   const lines = text.split(/\r?\n/);
-  if (!/^Filesystem\s+1024-blocks/.test(lines[0] ?? "")) {
-    throw new SyntaxError(`not df -k -P output: ${(lines[0] ?? "").slice(0, 80)}`);
-  }
+  const header = /^Filesystem\s+(\d+)-blocks/.exec(lines[0] ?? "");
+  if (!header) throw new SyntaxError(`not df output: ${(lines[0] ?? "").slice(0, 80)}`);
+  const blockSize = Number(header[1]);
+  const disks: DiskReading[] = [];
   for (const line of lines.slice(1)) {
-    // The device may contain spaces ("map auto_home"); the mount point follows the capacity.
-    const match = /^(.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+%|-)\s+(\/.*)$/.exec(line);
+    // The device may contain spaces ("map auto_home"), so the row is read around the numbers;
+    // the mount point (which may contain spaces too) follows the capacity or inode columns.
+    const match =
+      /^(.*?)\s+(\d+)\s+(\d+)\s+(-?\d+)\s+(\d+%|-)\s+(?:\d+\s+\d+\s+(?:\d+%|-)\s+)?(\/.*)$/
+        .exec(line);
     if (!match) continue;
     const [, device, blocks, used, , , mount] = match as unknown as string[];
     if (!device?.startsWith("/dev/") || !mount || DARWIN_HIDDEN_MOUNT.test(mount)) continue;
     disks.push({
       mount,
       fsType: fsTypes.get(mount) ?? "",
-      totalBytes: Number(blocks) * 1024,
-      usedBytes: Number(used) * 1024,
+      totalBytes: Number(blocks) * blockSize,
+      usedBytes: Number(used) * blockSize,
     });
   }
   return disks;
