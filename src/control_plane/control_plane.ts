@@ -62,6 +62,8 @@ export interface ControlPlaneOptions {
   resultGraceMs?: number;
   /** Server ping interval on WebSockets. @default {20000} */
   pingIntervalMs?: number;
+  /** Frames per second one WebSocket session may send before 4029. @default {50} */
+  frameRatePerSecond?: number;
   /** Per-key requests per second; 0 disables. @default {20} */
   rateLimitPerSecond?: number;
   /** Per-key burst. @default {2 × rateLimitPerSecond} */
@@ -123,6 +125,9 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     now,
     heartbeatIntervalSeconds,
     pingIntervalMs: options.pingIntervalMs ?? WS_PING_INTERVAL_MS,
+    ...(options.frameRatePerSecond === undefined
+      ? {}
+      : { frameRatePerSecond: options.frameRatePerSecond }),
   });
   const rate = options.rateLimitPerSecond ?? 20;
   const limiter = new RateLimiter({

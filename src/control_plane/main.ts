@@ -45,6 +45,7 @@ Flags:
   --delivery-window S       deliver a command for S seconds after creation (default 600)
   --result-grace S          wait S seconds past timeout_seconds for a result (default 60)
   --ping-interval S         WebSocket ping interval (default 20)
+  --frame-rate N            WebSocket frames per second per session before 4029 (default 50)
   --sweep-interval S        how often timeouts/offline/redelivery are checked (default 1)
   --log-level L             debug|info|warn|error (default info)
   --log-format F            text|json (default text)
@@ -78,6 +79,7 @@ export async function main(args: string[]): Promise<number> {
         "delivery-window": { type: "string" },
         "result-grace": { type: "string" },
         "ping-interval": { type: "string" },
+        "frame-rate": { type: "string" },
         "sweep-interval": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
@@ -174,6 +176,15 @@ async function serve(values: Values, dataDir: string): Promise<number> {
     flag: values["admin-token"] as string | undefined,
     env: Deno.env.get("FTL_ADMIN_TOKEN"),
   });
+  // Listen for signals before announcing anything, so a stop right after "listening on"
+  // is still graceful.
+  const stop = Promise.withResolvers<Deno.Signal>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((signal) => {
+    const handler = () => stop.resolve(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
   const running = await serveControlPlane({
     dataDir,
     logger,
@@ -191,6 +202,7 @@ async function serve(values: Values, dataDir: string): Promise<number> {
       deliveryWindowMs: ms(values, "delivery-window", 0.01),
       resultGraceMs: ms(values, "result-grace", 0),
       pingIntervalMs: ms(values, "ping-interval", 0.05),
+      frameRatePerSecond: seconds(values, "frame-rate", 1),
       sweepIntervalMs: ms(values, "sweep-interval", 0.01),
     }),
   });
@@ -199,13 +211,6 @@ async function serve(values: Values, dataDir: string): Promise<number> {
     console.log(`admin token: ${admin.token} (stored in ${join(dataDir, "admin_token")})`);
   }
   console.log(`listening on ${running.url}`);
-  const stop = Promise.withResolvers<Deno.Signal>();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const handlers = signals.map((signal) => {
-    const handler = () => stop.resolve(signal);
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
   const signal = await stop.promise;
   logger.info("shutting down", { signal });
   await running.shutdown();

@@ -38,7 +38,10 @@ export interface RunningControlPlane {
 /** Opens the database in `dataDir` and serves the control plane until `shutdown()`. */
 export async function serveControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
   await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(options.dataDir, DATABASE_FILE));
+  const dbPath = join(options.dataDir, DATABASE_FILE);
+  const db = openDatabase(dbPath);
+  // Key hashes and signing keys live here: owner-only, like the admin token.
+  await Deno.chmod(dbPath, 0o600).catch(() => {});
   const hostname = options.hostname ?? "127.0.0.1";
   const bound = Promise.withResolvers<number>();
   // Set once bound: websocket_url depends on the port, which is known only then.

@@ -288,3 +288,56 @@ Deno.test("SIGTERM sends disconnect to connected agents and stops cleanly", asyn
   await killed;
   assert(cp.output().includes("stopped"), cp.output());
 });
+
+Deno.test("revoking a key closes its session with 4001 and its calls get 401", async () => {
+  await using cp = await startControlPlane({ args: FAST });
+  const client = new ProtocolClient(cp.baseUrl, await cp.createKey());
+  await client.register();
+  const channel = await client.connect();
+  await channel.next("welcome");
+  const keys = (await (await cp.admin("/api/admin/keys")).json()).keys;
+  const res = await cp.admin(`/api/admin/keys/${keys[0].id}/revoke`, { method: "POST" });
+  assertEquals(res.status, 200);
+  await res.body?.cancel();
+  assertEquals((await channel.closed).code, 4001);
+  const beat = await client.post(Paths.heartbeat(client.workerId), {});
+  assertEquals([beat.status, beat.body.code], [401, "invalid_api_key"]);
+});
+
+Deno.test("the server pings, and closes a session that misses two pongs", async () => {
+  await using cp = await startControlPlane({ args: [...FAST, "--ping-interval", "0.1"] });
+  const client = new ProtocolClient(cp.baseUrl, await cp.createKey());
+  await client.register();
+  const channel = await client.connect();
+  await channel.next("welcome");
+  const ping = await channel.next("ping");
+  assertEquals(typeof ping.ts, "number");
+  // No pong is sent: the server gives up after two missed ones.
+  const closed = await channel.closed;
+  assertEquals(closed.code, 1001);
+});
+
+Deno.test("a session that floods frames is closed with 4029", async () => {
+  await using cp = await startControlPlane({ args: [...FAST, "--frame-rate", "5"] });
+  const client = new ProtocolClient(cp.baseUrl, await cp.createKey());
+  await client.register();
+  const channel = await client.connect();
+  await channel.next("welcome");
+  // --frame-rate 5 allows a burst of 10; the 11th frame is one too many. Sending no more
+  // than that keeps unread data out of the server's socket, so the close frame arrives
+  // intact instead of being lost to a TCP reset.
+  for (let i = 0; i < 11; i++) channel.send({ type: "ping", ts: i });
+  assertEquals((await channel.closed).code, 4029);
+});
+
+Deno.test("an offline heartbeat marks the worker offline at once and ends its session", async () => {
+  await using cp = await startControlPlane({ args: FAST });
+  const client = new ProtocolClient(cp.baseUrl, await cp.createKey());
+  await client.register();
+  const channel = await client.connect();
+  await channel.next("welcome");
+  await client.heartbeat({ status: "offline" });
+  await channel.closed;
+  const worker = (await (await cp.admin(`/api/workers/${client.workerId}`)).json()).worker;
+  assertEquals([worker.status, worker.is_online], ["offline", false]);
+});
