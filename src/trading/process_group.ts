@@ -22,6 +22,11 @@ export interface ProcessGroupOptions {
  * Sends `signal` to every process in the group led by `pgid` (Unix), or asks Windows to end
  * the tree rooted at `pgid` (`SIGTERM` → `taskkill /T`, `SIGKILL` → `taskkill /T /F`).
  * Returns `false` when nothing was left to signal.
+ *
+ * On Unix this runs `kill` through `sh` rather than calling `Deno.kill`: under the agent's
+ * scoped permissions (`--allow-run=sh,…`) `Deno.kill` is refused, since Deno lets only an
+ * unscoped `--allow-run` signal arbitrary processes. The helper needs only `sh`, which the
+ * collector runs anyway.
  */
 export async function signalProcessGroup(
   pgid: number,
@@ -34,25 +39,19 @@ export async function signalProcessGroup(
     const args = signal === "SIGKILL"
       ? ["/T", "/F", "/PID", String(pgid)]
       : ["/T", "/PID", String(pgid)];
-    const { code } = await new Deno.Command("taskkill", { args, stdout: "null", stderr: "null" })
-      .output();
-    return code === 0;
+    return (await run("taskkill", args)).code === 0;
   }
-  try {
-    Deno.kill(-pgid, signal);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+  const name = signal === "SIGKILL" ? "KILL" : "TERM";
+  return (await sh('kill -s "$1" -- "-$2" 2>/dev/null', [name, String(pgid)])).code === 0;
 }
 
 /**
  * Whether any live process remains in the group `pgid`.
  *
- * Linux reads `/proc` and ignores zombies: in a container whose init does not reap orphans,
- * a killed grandchild stays a zombie forever, yet it runs nothing and holds nothing. macOS
- * asks `kill(-pgid, 0)`. On Windows the caller watches the leader instead, so this answers
+ * Linux reads every `/proc/<pid>/stat` (through `sh`, because Deno opens `/proc` only with
+ * `--allow-all`) and ignores zombies: in a container whose init does not reap orphans, a
+ * killed grandchild stays a zombie forever, yet it runs nothing and holds nothing. macOS asks
+ * `kill -0 -- -pgid`. On Windows the caller watches the leader instead, so this answers
  * `false`.
  */
 export async function processGroupAlive(
@@ -63,29 +62,18 @@ export async function processGroupAlive(
   const os = options.os ?? Deno.build.os;
   if (os === "windows") return false;
   if (os === "linux") return (await livingGroupMembers(pgid)).length > 0;
-  try {
-    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+  return (await sh('kill -0 -- "-$1" 2>/dev/null', [String(pgid)])).code === 0;
 }
 
 /** Pids of the non-zombie processes whose process group is `pgid`, read from Linux `/proc`. */
 export async function livingGroupMembers(pgid: number): Promise<number[]> {
+  // cat fails for processes that exit while it runs; what it printed is still good.
+  const { stdout } = await sh("cat /proc/[0-9]*/stat 2>/dev/null", []);
   const members: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-    } catch {
-      continue; // exited while we looked
-    }
-    const fields = parseProcStat(stat);
+  for (const line of stdout.split("\n")) {
+    const fields = parseProcStat(line);
     if (fields && fields.pgrp === pgid && fields.state !== "Z" && fields.state !== "X") {
-      members.push(Number(entry.name));
+      members.push(fields.pid);
     }
   }
   return members;
@@ -94,14 +82,31 @@ export async function livingGroupMembers(pgid: number): Promise<number[]> {
 /** The fields of `/proc/<pid>/stat` this module needs, or `undefined` when it is garbled. */
 export function parseProcStat(
   text: string,
-): { state: string; ppid: number; pgrp: number } | undefined {
+): { pid: number; state: string; ppid: number; pgrp: number } | undefined {
   // The command name is in parentheses and may itself contain spaces or parentheses.
+  const open = text.indexOf(" (");
   const close = text.lastIndexOf(")");
-  if (close < 0) return undefined;
-  const rest = text.slice(close + 2).split(" ");
-  const [state, ppid, pgrp] = rest;
-  if (state === undefined || ppid === undefined || pgrp === undefined) return undefined;
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open));
+  const [state, ppid, pgrp] = text.slice(close + 2).split(" ");
+  if (!Number.isInteger(pid) || state === undefined || ppid === undefined || pgrp === undefined) {
+    return undefined;
+  }
+  return { pid, state, ppid: Number(ppid), pgrp: Number(pgrp) };
+}
+
+async function sh(script: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  return await run("sh", ["-c", script, "sh", ...args]);
+}
+
+async function run(program: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  const { code, stdout } = await new Deno.Command(program, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return { code, stdout: new TextDecoder().decode(stdout) };
 }
 
 /** Options of {@linkcode waitForGroupExit}. */

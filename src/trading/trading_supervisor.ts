@@ -227,7 +227,12 @@ export class TradingSupervisor {
     if (killed) {
       await this.#signal(run.pid, "SIGKILL");
       if (!(await this.#waitGone(run, KILL_WAIT_MS))) {
-        this.#logger.error("trading workload survived SIGKILL", { pid: run.pid });
+        this.#logger.error("trading workload's process group survived SIGKILL", { pid: run.pid });
+        try {
+          run.child.kill("SIGKILL"); // at least the leader, which needs no permission
+        } catch {
+          // already gone
+        }
       }
     }
     const status = await run.exited;

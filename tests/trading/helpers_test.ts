@@ -66,7 +66,7 @@ Deno.test("readLines() hands over an overlong line in pieces", async () => {
 
 Deno.test("parseProcStat() finds state and process group even when the name has parentheses", () => {
   const stat = "4242 (my (odd) bot) S 1 4240 4240 0 -1 4194560 100 0 0 0";
-  assertEquals(parseProcStat(stat), { state: "S", ppid: 1, pgrp: 4240 });
+  assertEquals(parseProcStat(stat), { pid: 4242, state: "S", ppid: 1, pgrp: 4240 });
   assertEquals(parseProcStat("garbage"), undefined);
 });
 
