@@ -55,6 +55,31 @@ export interface AgentProcess {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/**
+ * The variables the deno binary itself needs (its module cache, temp dir, Windows system
+ * paths); nothing else leaks in, so an `FTL_*` variable of the developer cannot change a test.
+ */
+function inheritedEnv(): Record<string, string> {
+  const names = [
+    "PATH",
+    "HOME",
+    "DENO_DIR",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "USERPROFILE",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "SystemRoot",
+  ];
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 /** Writes a config for `options` and starts the agent with its narrowest permissions. */
 export async function startAgent(options: StartAgentOptions): Promise<AgentProcess> {
   const ownsDir = options.dir === undefined;
@@ -91,7 +116,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
     ],
     cwd: dir,
     clearEnv: true,
-    env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "", HOME: dir, ...options.env },
+    env: { ...inheritedEnv(), NO_COLOR: "1", ...options.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

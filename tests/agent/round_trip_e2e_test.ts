@@ -1,0 +1,33 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { waitFor } from "../_helpers/wait_for.ts";
+import { connectedWorkerId, gapFree, startSystem } from "./_e2e.ts";
+
+Deno.test({
+  name: "the agent registers, heartbeats, sends metrics and runs a command over the WebSocket",
+  sanitizeResources: true,
+  sanitizeOps: true,
+  async fn() {
+    await using sys = await startSystem();
+    const workerId = await connectedWorkerId(sys.agent, { websocket: "open" });
+    const worker = await sys.admin.worker(workerId);
+    assert(worker.is_online, "the control plane shows the worker online");
+
+    const id = await sys.admin.command(workerId, "ping");
+    const row = await sys.admin.finished(workerId, id, 5_000); // far below the 5 s heartbeat poll
+    assertEquals(row.status, "completed");
+    assertEquals(typeof row.result?.data, "object");
+    assert((row.result!.data as Record<string, unknown>).agent_time !== undefined);
+
+    const samples = await waitFor(async () => {
+      const list = await sys.admin.samples(workerId);
+      return list.length >= 3 ? list : undefined;
+    }, { timeoutMs: 15_000, message: "3 samples" });
+    assert(gapFree(samples.map((s) => s.seq)));
+    assertEquals(new Set(samples.map((s) => s.stream)).size, 1);
+
+    assertEquals(await sys.agent.stop(), 0);
+    const status = await sys.agent.status();
+    assertEquals(status?.state, "stopped");
+    assertEquals((await sys.admin.worker(workerId)).status, "offline");
+  },
+});
