@@ -72,6 +72,13 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
       { public_url: publicUrl },
     );
   }
+  if (/^http:\/\//.test(publicUrl) && !isLoopbackUrl(publicUrl)) {
+    options.logger.warn(
+      "the public URL is plain http on a non-loopback host; agents require https there " +
+        "(put a TLS reverse proxy in front and pass --public-url https://…)",
+      { public_url: publicUrl },
+    );
+  }
   const active = createControlPlane({ ...options, db, publicUrl, logger: options.logger });
   ready.plane = active;
   let sweeping = false;
@@ -107,4 +114,9 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
     return stopping;
   }
   return { url, port, shutdown };
+}
+
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
