@@ -187,11 +187,11 @@ export class TradingSupervisor {
    * Stops the workload because the agent is exiting, and refuses later starts. The agent
    * stops its workload rather than leaving it to be adopted by the next agent: a workload
    * nobody supervises would trade with no one able to stop it, and its output pipes die
-   * with the agent anyway.
+   * with the agent anyway. `force` (the agent's second stop signal) skips the grace.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(options: { force?: boolean } = {}): Promise<void> {
     this.#closed = true;
-    await this.#serial(() => this.#stop(false));
+    await this.#serial(() => this.#stop(options.force ?? false));
     this.#log.close();
   }
 

@@ -275,3 +275,15 @@ Deno.test("TradingSupervisor rotates the workload log by size", async () => {
   assertEquals(live.mode! & 0o777, 0o600);
   await assertNoWorkloadLeft(f.marker);
 });
+
+Deno.test("TradingSupervisor.shutdown({ force: true }) kills at once, without the grace", async () => {
+  await using f = await supervisorFixture({
+    script: "ignore_term.sh",
+    trading: { stop_timeout_seconds: 30 },
+  });
+  const pid = (await f.supervisor.start()).data?.pid as number;
+  const begin = performance.now();
+  await f.supervisor.shutdown({ force: true });
+  assert(performance.now() - begin < 5_000);
+  await assertNoWorkloadLeft(f.marker, [pid]);
+});
