@@ -60,7 +60,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     results.push({
       name: "config",
       ok: false,
-      detail: error.message.replace(/; fix: .*$/, "").replace(/^config error: /, ""),
+      detail: error.message.replace(/; fix: .*$/, "").replace(/^config error in /, ""),
       hint: error.fix,
     });
     results.push({ name: "remaining checks", ok: null, detail: "skipped until the config loads" });

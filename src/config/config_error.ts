@@ -30,8 +30,10 @@ export class ConfigError extends Error {
 
   /** Builds the one-line message from the parts. */
   constructor(problem: string, options: ConfigErrorOptions) {
+    // The key is quoted so that redaction (which hides whatever follows "api_key:") keeps
+    // the explanation readable.
     const where = options.source ? ` (${options.source})` : "";
-    super(`config error: ${options.key}: ${problem}${where}; fix: ${options.fix}`, {
+    super(`config error in '${options.key}'${where}: ${problem}; fix: ${options.fix}`, {
       cause: options.cause,
     });
     this.name = "ConfigError";

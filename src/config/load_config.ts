@@ -190,12 +190,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
  * (`key:`) count as not set. Throws {@linkcode ConfigError} on YAML syntax errors.
  */
 export function parseConfigText(text: string, path: string): Record<string, unknown> {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const problem = doc.errors[0];
   if (problem) {
     const line = problem.linePos?.[0];
     const where = line ? `line ${line.line}, column ${line.col}` : "unknown position";
-    throw new ConfigError(`YAML syntax error at ${where}: ${firstLine(problem.message)}`, {
+    const what = firstLine(problem.message).replace(/ at line \d+, column \d+:?$/, "");
+    throw new ConfigError(`YAML syntax error at ${where}: ${what}`, {
       key: "config",
       value: where,
       source: path,
@@ -243,11 +244,16 @@ function configErrorFor(
     const problem = describeApiKeyProblem(merged.api_key);
     return new ConfigError(problem ?? message, { key, source, fix });
   }
-  if (raw === undefined && path.length <= 1 && merged[key] === undefined) {
-    return new ConfigError("is missing", { key, source, fix });
+  if (raw === undefined) {
+    const missing = /received undefined/.test(message);
+    return new ConfigError(missing ? "is missing" : message, { key, source, fix });
   }
   const shown = showValue(raw);
-  const detail = message.replace(/^Invalid input: /, "");
+  const detail = message.replace(/^Invalid input: /, "").replace(
+    /^Too (small|big): /,
+    "out of range, ",
+  )
+    .replace(/^Invalid option: /, "");
   return new ConfigError(`${shown} is not valid: ${detail}`, { key, value: shown, source, fix });
 }
 
