@@ -30,6 +30,7 @@ interface Running {
   buffer: string;
   done: boolean;
   wake: (() => void) | undefined;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
   pump: Promise<void>;
 }
 
@@ -84,13 +85,16 @@ export class ProbeProcess {
       buffer: "",
       done: false,
       wake: undefined,
+      reader: child.stdout.getReader(),
       pump: Promise.resolve(),
     };
     running.pump = (async () => {
       const decoder = new TextDecoder();
       try {
-        for await (const chunk of child.stdout) {
-          running.buffer += decoder.decode(chunk, { stream: true });
+        while (true) {
+          const { value, done } = await running.reader.read();
+          if (done) break;
+          running.buffer += decoder.decode(value, { stream: true });
           running.wake?.();
         }
       } catch {
@@ -109,10 +113,12 @@ export class ProbeProcess {
     await running.writer.close().catch(() => undefined);
     if (!running.done) {
       try {
-        running.child.kill("SIGTERM");
+        running.child.kill("SIGKILL");
       } catch {
         // Already gone.
       }
+      // A tool the helper started may still hold the pipe open: stop reading now.
+      await running.reader.cancel().catch(() => undefined);
     }
     await running.pump;
     await running.child.status.catch(() => undefined);
