@@ -13,6 +13,8 @@ export interface TcpProxy {
   blockUpgrades: boolean;
   /** WebSocket upgrades seen so far. */
   readonly upgradesSeen: number;
+  /** HTTP requests seen so far (request lines sent by clients, keep-alive included). */
+  readonly requestsSeen: number;
   /** Closes every connection that was upgraded; returns how many. */
   killUpgraded(): number;
   /** Stops listening and closes every connection. */
@@ -33,18 +35,27 @@ function closeQuietly(conn: Deno.Conn | undefined): void {
   } catch { /* already closed */ }
 }
 
+function countRequestLines(text: string): number {
+  return text.match(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S* HTTP\/1\.[01]\r$/gm)?.length ??
+    0;
+}
+
 /** Starts a proxy on a free 127.0.0.1 port towards `targetPort` (0: set it later). */
 export function startTcpProxy(targetPort = 0): TcpProxy {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const pairs = new Set<Pair>();
   const tasks = new Set<Promise<void>>();
   let upgradesSeen = 0;
+  let requestsSeen = 0;
   const proxy = {
     port: (listener.addr as Deno.NetAddr).port,
     targetPort,
     blockUpgrades: false,
     get upgradesSeen() {
       return upgradesSeen;
+    },
+    get requestsSeen() {
+      return requestsSeen;
     },
     killUpgraded(): number {
       let n = 0;
@@ -80,6 +91,7 @@ export function startTcpProxy(targetPort = 0): TcpProxy {
       const n = await client.read(first);
       if (n === null) return;
       const head = new TextDecoder().decode(first.subarray(0, n));
+      requestsSeen += countRequestLines(head);
       if (/^upgrade:\s*websocket/im.test(head)) {
         upgradesSeen++;
         if (proxy.blockUpgrades) return;
@@ -88,8 +100,14 @@ export function startTcpProxy(targetPort = 0): TcpProxy {
       pair.upstream = await Deno.connect({ hostname: "127.0.0.1", port: proxy.targetPort });
       await pair.upstream.write(first.subarray(0, n));
       const upstream = pair.upstream;
+      const counting = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          if (!pair.upgraded) requestsSeen += countRequestLines(new TextDecoder().decode(chunk));
+          controller.enqueue(chunk);
+        },
+      });
       await Promise.allSettled([
-        client.readable.pipeTo(upstream.writable),
+        client.readable.pipeThrough(counting).pipeTo(upstream.writable),
         upstream.readable.pipeTo(client.writable),
       ]);
     } catch {

@@ -1,0 +1,42 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { startAgent } from "../_helpers/agent_process.ts";
+import { startControlPlane } from "../_helpers/control_plane_process.ts";
+import { startTcpProxy } from "../_helpers/tcp_proxy.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
+import { Admin, connectedWorkerId, FAST_CP_ARGS } from "./_e2e.ts";
+
+Deno.test("commands still arrive by heartbeat polling while the WebSocket is cut and HTTP stays up", async () => {
+  // Agent -> proxy -> control plane, for HTTP and the WebSocket alike.
+  await using proxy = startTcpProxy();
+  await using cp = await startControlPlane({
+    args: [...FAST_CP_ARGS, "--public-url", `http://127.0.0.1:${proxy.port}`],
+  });
+  proxy.targetPort = cp.port;
+  const admin = new Admin(cp);
+  await using agent = await startAgent({
+    baseUrl: `http://127.0.0.1:${proxy.port}`,
+    apiKey: await cp.createKey("cut"),
+  });
+  const workerId = await connectedWorkerId(agent, { websocket: "open" });
+
+  const viaWebSocket = await admin.command(workerId, "ping");
+  assertEquals((await admin.finished(workerId, viaWebSocket, 4_000)).status, "completed");
+
+  proxy.blockUpgrades = true;
+  assert(proxy.killUpgraded() >= 1);
+  await waitFor(async () => (await agent.status())?.websocket !== "open", {
+    message: "the agent to notice the cut",
+  });
+
+  const viaPolling = await admin.command(workerId, "ping");
+  const row = await admin.finished(workerId, viaPolling, 15_000);
+  assertEquals(row.status, "completed");
+  assert(
+    new RegExp(`command accepted command_id=${viaPolling} type=ping via=heartbeat`).test(
+      agent.output(),
+    ),
+    "the command came by heartbeat",
+  );
+  assertEquals((await agent.status())?.state, "connected");
+  assertEquals(await agent.stop(), 0);
+});
