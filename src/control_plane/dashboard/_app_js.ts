@@ -206,6 +206,38 @@ function bar(pct) {
   return track;
 }
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** A small line chart of values (0..max) over time; gaps (null) break the line. */
+function sparkline(values, max, label) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 100 24");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  const step = values.length > 1 ? 100 / (values.length - 1) : 0;
+  let points = [];
+  const flush = () => {
+    if (points.length > 1) {
+      const line = document.createElementNS(SVG_NS, "polyline");
+      line.setAttribute("points", points.join(" "));
+      svg.append(line);
+    }
+    points = [];
+  };
+  values.forEach((value, i) => {
+    if (!isNum(value)) return flush();
+    const y = 23 - (Math.max(0, Math.min(max, value)) / max) * 22;
+    points.push((i * step).toFixed(2) + "," + y.toFixed(2));
+  });
+  flush();
+  const title = document.createElementNS(SVG_NS, "title");
+  title.textContent = label;
+  svg.append(title);
+  return svg;
+}
+
 function shortId(id) {
   return typeof id === "string" && id.length > 14 ? id.slice(0, 8) + "…" : String(id ?? "");
 }
@@ -524,7 +556,7 @@ async function loadDetail(id) {
   const samples = Array.isArray(body.metrics) ? body.metrics : [];
   const commands = Array.isArray(body.commands) ? body.commands : [];
   renderInfo(worker);
-  renderMetrics(latestSample(samples), worker);
+  renderMetrics(latestSample(samples), worker, samples);
   renderCommands(commands);
 }
 
@@ -604,10 +636,10 @@ function metricCard(title, main, pct, ...rest) {
     h("div", { class: "metric-title" }, title),
     h("div", { class: "metric-main" }, main),
     pct === undefined ? null : bar(pct),
-    rest.map((line) => h("div", { class: "muted small" }, line)));
+    rest.map((line) => line instanceof Node ? line : line && h("div", { class: "muted small" }, line)));
 }
 
-function renderMetrics(sample, worker) {
+function renderMetrics(sample, worker, samples) {
   const box = $("detail-metrics");
   if (!box) return;
   clear(box);
@@ -627,12 +659,19 @@ function renderMetrics(sample, worker) {
   const tradingStatus = trading.status ?? m.trading_status;
   const loadAvg = Array.isArray(m.load_avg) ? "load " + m.load_avg.map((v) => fixed(v, 2)).join(" ") : null;
   const cores = Array.isArray(m.cpu_per_core) ? m.cpu_per_core.length + " cores" : null;
+  // Oldest first, for the small history charts under CPU and memory.
+  const history = samples.filter((x) => x && typeof x === "object")
+    .sort((a, b) => (toMs(a.ts) ?? 0) - (toMs(b.ts) ?? 0));
+  const trend = (pick, label) =>
+    history.length > 1 ? sparkline(history.map(pick), 100, label + ", last " + history.length + " samples") : null;
   const cards = h("div", { class: "metrics-grid" },
-    metricCard("CPU", fixed(cpu) + " %", cpu, [cores, loadAvg].filter(Boolean).join(" · ") || null),
+    metricCard("CPU", fixed(cpu) + " %", cpu, [cores, loadAvg].filter(Boolean).join(" · ") || null,
+      trend((x) => x.cpu_percent, "CPU %")),
     metricCard("Memory", formatPair(m.memory_used_mb, m.memory_total_mb, formatMb), memPct,
       isNum(m.memory_available_mb) ? formatMb(m.memory_available_mb) + " available" : null,
       isNum(m.swap_total_mb) && m.swap_total_mb > 0
-        ? "swap " + formatMb(m.swap_used_mb) + " / " + formatMb(m.swap_total_mb) : null),
+        ? "swap " + formatMb(m.swap_used_mb) + " / " + formatMb(m.swap_total_mb) : null,
+      trend((x) => percent(x.memory_used_mb, x.memory_total_mb), "Memory used %")),
     metricCard("Disk", formatPair(m.disk_used_gb, m.disk_total_gb, formatGb), diskPct),
     metricCard("Network", "↓ " + formatMb(m.network_recv_mb), undefined,
       "received since boot", "↑ " + formatMb(m.network_sent_mb) + " sent"),

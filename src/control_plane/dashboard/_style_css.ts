@@ -17,6 +17,7 @@ export const STYLE_CSS = `:root {
   --info-soft: #e6effd;
   --dim: #5d6b82;
   --dim-soft: #eef1f5;
+  --on-accent: #ffffff;
   --radius: 10px;
   --shadow: 0 1px 2px rgba(16, 24, 40, 0.06), 0 1px 3px rgba(16, 24, 40, 0.08);
   color-scheme: light dark;
@@ -29,6 +30,7 @@ export const STYLE_CSS = `:root {
     --muted: #98a2b3;
     --line: #283241;
     --accent: #6d95ff;
+    --on-accent: #0b1220;
     --accent-soft: #1c2a4a;
     --good: #4ade80;
     --good-soft: #123322;
@@ -113,7 +115,7 @@ input:focus, select:focus, textarea:focus, button:focus-visible {
 button { padding: 7px 14px; cursor: pointer; font-weight: 500; }
 button:hover { background: var(--dim-soft); }
 button:disabled { opacity: .6; cursor: progress; }
-button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+button.primary { background: var(--accent); border-color: var(--accent); color: var(--on-accent); }
 button.primary:hover { filter: brightness(1.08); }
 button.ghost { background: transparent; }
 button.danger { background: var(--bad); border-color: var(--bad); color: #fff; }
@@ -185,6 +187,11 @@ details summary { cursor: pointer; color: var(--accent); font-size: 12.5px; }
 .bar-fill.warm { background: var(--warn); }
 .bar-fill.hot { background: var(--bad); }
 .cell-bar { min-width: 110px; }
+.spark { display: block; width: 100%; height: 28px; margin-top: 6px; }
+.spark polyline {
+  fill: none; stroke: var(--accent); stroke-width: 1.5; vector-effect: non-scaling-stroke;
+  stroke-linejoin: round; stroke-linecap: round;
+}
 .agent-line { margin: 14px 0 0; }
 
 .command-form { display: grid; grid-template-columns: 190px 1fr 110px auto; gap: 12px; align-items: end; }
