@@ -2,7 +2,9 @@
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { type ControlPlaneOptions, createControlPlane } from "./control_plane.ts";
+import { errorResponse } from "./app.ts";
 import { DATABASE_FILE, openDatabase } from "./database.ts";
+import { HttpError } from "./http_error.ts";
 
 /** Options of {@linkcode serveControlPlane}. */
 export interface ServeOptions extends Omit<ControlPlaneOptions, "db" | "publicUrl" | "logger"> {
@@ -54,7 +56,12 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
       onListen: (addr) => bound.resolve(addr.port),
     }, (request, info) => {
       const plane = ready.plane;
-      if (!plane) return new Response("starting", { status: 503, headers: { "Retry-After": "1" } });
+      if (!plane) {
+        const starting = new HttpError(503, "internal", "Starting up; retry shortly", {
+          headers: { "Retry-After": "1" },
+        });
+        return errorResponse(starting, { now: Date.now, logger: options.logger, path: "" });
+      }
       return plane.fetch(request, { remoteAddr: info.remoteAddr.hostname });
     });
   } catch (error) {

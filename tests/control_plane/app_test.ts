@@ -431,3 +431,15 @@ Deno.test("logs name method, path, status and worker but never a key", async () 
   assertEquals([line.method, line.status, line.worker_id], ["POST", 200, workerId]);
   assertEquals(typeof line.duration_ms, "number");
 });
+
+Deno.test("GET requests no API route matched go to the dashboard; the rest are JSON 404s", async () => {
+  using plane = testPlane();
+  const page = await plane.call("/");
+  assertEquals(page.status, 200);
+  assertMatch(page.headers.get("content-type") ?? "", /text\/html/);
+  await page.body?.cancel();
+  const missing = await errorOf(await plane.call("/api/nope"));
+  assertEquals([missing.status, missing.code], [404, "not_found"]);
+  const post = await errorOf(await plane.call("/", { method: "POST", body: "{}" }));
+  assertEquals(post.status, 404);
+});
