@@ -9,7 +9,7 @@ import { loadConfig, type LoadConfigOptions } from "../config/load_config.ts";
 import { ConfigError } from "../config/config_error.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { isLoopbackHost } from "../config/schema.ts";
-import { apiKeyPrefix, redactSecrets } from "../protocol/api_key.ts";
+import { redactSecrets } from "../protocol/api_key.ts";
 import { CLOCK_SKEW_MS, type Platform, PLATFORMS } from "../protocol/constants.ts";
 import { createAgentFetch } from "../client/http_fetch.ts";
 import { userAgent } from "../client/user_agent.ts";
@@ -70,7 +70,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   results.push({
     name: "key format",
     ok: true,
-    detail: `${apiKeyPrefix(config.api_key)}… (wak_ + 32)`,
+    detail: "wak_ + 32 letters and digits (the key itself is never shown)",
   });
   const base = new URL(config.base_url);
   results.push(
