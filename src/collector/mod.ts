@@ -15,7 +15,6 @@
  * @module
  */
 import type { Logger } from "../log/logger.ts";
-import type { Collector } from "./collector.ts";
 import { createDarwinReader } from "./darwin.ts";
 import { createLinuxReader } from "./linux.ts";
 import { NvidiaSmiProbe } from "./nvidia_smi.ts";
@@ -24,6 +23,7 @@ import type { SystemReader } from "./system_reading.ts";
 import { createWindowsReader } from "./windows.ts";
 
 export type { Collector, CollectorInput } from "./collector.ts";
+export { SamplingCollector } from "./sampling_collector.ts";
 export { collectorPermissionFlags, collectorPermissions } from "./permissions.ts";
 export type { CollectorPermissions } from "./permissions.ts";
 
@@ -57,8 +57,11 @@ function readerFor(options: CreateCollectorOptions): SystemReader {
   }
 }
 
-/** Creates the collector for this OS (chosen once), with NVIDIA GPUs when `nvidia-smi` exists. */
-export function createCollector(options: CreateCollectorOptions = {}): Collector {
+/**
+ * Creates the collector for this OS (chosen once), with NVIDIA GPUs when `nvidia-smi` exists.
+ * Its `close()` returns a promise that settles once helper processes have exited.
+ */
+export function createCollector(options: CreateCollectorOptions = {}): SamplingCollector {
   const logger = options.logger?.child({ component: "collector" });
   const withLogger = { ...options, ...(logger ? { logger } : {}) };
   return new SamplingCollector({
