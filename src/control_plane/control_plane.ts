@@ -24,6 +24,11 @@ import { RateLimiter } from "./rate_limiter.ts";
 import { WorkerSessions } from "./worker_sessions.ts";
 import { WorkerStore } from "./worker_store.ts";
 
+/** How long metric samples are kept by default: 7 days. */
+export const DEFAULT_METRICS_RETENTION_MS = 7 * 24 * 60 * 60_000;
+/** Retention pruning runs at most this often. */
+const PRUNE_EVERY_MS = 60_000;
+
 /** Id generators; each has a random default. */
 export interface IdGenerators {
   /** @default {"key_" + 16 of [a-z0-9]} */
@@ -68,6 +73,8 @@ export interface ControlPlaneOptions {
   rateLimitPerSecond?: number;
   /** Per-key burst. @default {2 × rateLimitPerSecond} */
   rateLimitBurst?: number;
+  /** Samples older than this (by arrival) are deleted; 0 keeps them. @default {7 days} */
+  metricsRetentionMs?: number;
   /** Largest request body. @default {1 MiB} */
   maxBodyBytes?: number;
 }
@@ -152,6 +159,9 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
   });
 
+  const retentionMs = options.metricsRetentionMs ?? DEFAULT_METRICS_RETENTION_MS;
+  let lastPrune = Number.NEGATIVE_INFINITY;
+
   async function sweep(): Promise<void> {
     const timedOut = commands.sweepTimeouts();
     if (timedOut.length > 0) logger.info("commands timed out", { count: timedOut.length });
@@ -162,6 +172,11 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
       logger.info("worker offline (missed heartbeats)", { worker_id: workerId });
     }
     await sessions.redeliver(ackTimeoutMs);
+    if (retentionMs > 0 && now() - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = now();
+      const pruned = metrics.prune(lastPrune - retentionMs);
+      if (pruned > 0) logger.info("old metric samples deleted", { count: pruned });
+    }
   }
 
   return {

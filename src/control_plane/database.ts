@@ -67,6 +67,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX metric_samples_worker_ts ON metric_samples(worker_id, ts);
   `,
+  // 1 → 2: retention pruning deletes by arrival time.
+  `CREATE INDEX metric_samples_received ON metric_samples(received_at);`,
 ];
 
 /**

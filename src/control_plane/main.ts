@@ -46,6 +46,7 @@ Flags:
   --result-grace S          wait S seconds past timeout_seconds for a result (default 60)
   --ping-interval S         WebSocket ping interval (default 20)
   --frame-rate N            WebSocket frames per second per session before 4029 (default 50)
+  --metrics-retention-days D  delete samples older than D days, 0 = keep (default 7)
   --sweep-interval S        how often timeouts/offline/redelivery are checked (default 1)
   --log-level L             debug|info|warn|error (default info)
   --log-format F            text|json (default text)
@@ -80,6 +81,7 @@ export async function main(args: string[]): Promise<number> {
         "result-grace": { type: "string" },
         "ping-interval": { type: "string" },
         "frame-rate": { type: "string" },
+        "metrics-retention-days": { type: "string" },
         "sweep-interval": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
@@ -185,6 +187,7 @@ async function serve(values: Values, dataDir: string): Promise<number> {
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
+  const retentionDays = seconds(values, "metrics-retention-days", 0);
   const running = await serveControlPlane({
     dataDir,
     logger,
@@ -203,6 +206,7 @@ async function serve(values: Values, dataDir: string): Promise<number> {
       resultGraceMs: ms(values, "result-grace", 0),
       pingIntervalMs: ms(values, "ping-interval", 0.05),
       frameRatePerSecond: seconds(values, "frame-rate", 1),
+      metricsRetentionMs: retentionDays === undefined ? undefined : retentionDays * 86_400_000,
       sweepIntervalMs: ms(values, "sweep-interval", 0.01),
     }),
   });

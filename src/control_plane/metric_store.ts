@@ -62,4 +62,10 @@ export class MetricStore {
     ) as unknown as { sample: string }[];
     return rows.map((r) => parseColumn<Record<string, unknown>>(r.sample, {})).reverse();
   }
+
+  /** Deletes samples that arrived before `before` (Unix ms); returns how many. */
+  prune(before: number): number {
+    const result = this.#db.prepare("DELETE FROM metric_samples WHERE received_at < ?").run(before);
+    return Number(result.changes);
+  }
 }

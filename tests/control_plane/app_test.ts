@@ -443,3 +443,15 @@ Deno.test("GET requests no API route matched go to the dashboard; the rest are J
   const post = await errorOf(await plane.call("/", { method: "POST", body: "{}" }));
   assertEquals(post.status, 404);
 });
+
+Deno.test("the sweeper deletes samples older than the retention", async () => {
+  using plane = testPlane({ metricsRetentionMs: 60 * 60_000 });
+  const { key, workerId } = await plane.registerWorker();
+  await plane.call(Paths.metrics(workerId), { key, json: { samples: [sample("s", 1)] } });
+  plane.clock.advance(30 * 60_000);
+  await plane.call(Paths.metrics(workerId), { key, json: { samples: [sample("s", 2)] } });
+  plane.clock.advance(31 * 60_000);
+  await plane.cp.sweep();
+  const listed = await (await plane.admin(`/api/workers/${workerId}/metrics`)).json();
+  assertEquals(listed.samples.map((s: { seq: number }) => s.seq), [2]);
+});
