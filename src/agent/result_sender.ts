@@ -55,17 +55,20 @@ export async function runResultSender(context: AgentContext, signal: AbortSignal
   }
 }
 
-/** Resolves when the outbox is empty, `timeoutMs` passed, or `signal` aborted. */
-export async function flushResults(
-  context: AgentContext,
+/**
+ * Resolves true when `isEmpty()` holds, false when `timeoutMs` passed or `signal` aborted
+ * first. Used by the drain to let the senders empty the outbox and the spool.
+ */
+export async function waitUntilEmpty(
+  isEmpty: () => boolean,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const deadline = context.now() + timeoutMs;
-  while (context.results.depth > 0 && !signal?.aborted) {
-    const left = deadline - context.now();
+  const deadline = Date.now() + timeoutMs;
+  while (!isEmpty() && !signal?.aborted) {
+    const left = deadline - Date.now();
     if (left <= 0) return false;
-    await context.session.changed.wait(Math.min(left, 100), signal);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(left, 50)));
   }
-  return context.results.depth === 0;
+  return isEmpty();
 }

@@ -34,7 +34,7 @@ import { runMetricsSampler } from "./metrics_sampler.ts";
 import { runMetricsSender } from "./metrics_sender.ts";
 import { clampIntervalMs, registerWorker } from "./registration.ts";
 import { ResultOutbox } from "./result_outbox.ts";
-import { flushResults, runResultSender } from "./result_sender.ts";
+import { runResultSender, waitUntilEmpty } from "./result_sender.ts";
 import { SampleSpool } from "./sample_spool.ts";
 import { SeenIdStore } from "./seen_ids.ts";
 import { StatusWriter } from "./status_writer.ts";
@@ -44,6 +44,8 @@ import { stopSignals } from "./stop_signals.ts";
 export const EXIT_RESTART = 75;
 /** How long a drain waits for stored results to reach the server. */
 export const DRAIN_FLUSH_TIMEOUT_MS = 15_000;
+/** How long a drain then waits for spooled samples (they stay spooled for the next start). */
+export const DRAIN_SAMPLE_FLUSH_TIMEOUT_MS = 3_000;
 /** File the trading workload's output goes to, inside the state dir. */
 export const TRADING_LOG_FILE = "trading.log";
 
@@ -103,6 +105,7 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   const startedAt = now();
   const stop = stopSignals(options.signal !== undefined ? { signal: options.signal } : {});
   const loops = new AbortController();
+  const sampling = new AbortController();
   let restartRequested = false;
 
   const agentFetch = await createAgentFetch({ caFile: config.ca_file, proxy: config.proxy });
@@ -253,7 +256,11 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   statusChanged();
   const running = [
     runHeartbeatLoop(context, loops.signal),
-    runMetricsSampler(context, { collector, trading: () => supervisor.state() }, loops.signal),
+    runMetricsSampler(
+      context,
+      { collector, trading: () => supervisor.state() },
+      AbortSignal.any([loops.signal, sampling.signal]),
+    ),
     runMetricsSender(context, loops.signal),
     runResultSender(context, loops.signal),
     runCommandChannel(
@@ -279,18 +286,22 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     executor.drain(force).then(() => intake.settled()),
     new Promise((resolve) => force.addEventListener("abort", resolve, { once: true })),
   ]);
+  sampling.abort();
   if (!force.aborted) {
-    const flushed = await flushResults(context, DRAIN_FLUSH_TIMEOUT_MS, force);
+    const flushed = await waitUntilEmpty(() => results.depth === 0, DRAIN_FLUSH_TIMEOUT_MS, force);
     if (!flushed && !force.aborted) {
       logger.warn("results not yet delivered stay in the outbox for the next start", {
         pending_results: results.depth,
       });
     }
+    if (session.online) {
+      await waitUntilEmpty(() => spool.depth === 0, DRAIN_SAMPLE_FLUSH_TIMEOUT_MS, force);
+    }
   }
   loops.abort();
   const loopErrors = (await Promise.allSettled(running)).filter((r) => r.status === "rejected");
   if (!force.aborted) await sendOfflineHeartbeat(context).catch(() => false);
-  await supervisor.shutdown();
+  await supervisor.shutdown({ force: force.aborted });
   collector.close();
   agentFetch.close();
   stop.dispose();

@@ -141,15 +141,15 @@ export class TradingSupervisor {
   start(): Promise<HandlerOutcome> {
     return this.#serial(() => {
       const config = this.#getConfig();
-      if (this.#closed) return failed("shutting_down", "the agent is shutting down");
+      if (this.#closed) return this.#refuse("shutting_down", "the agent is shutting down");
       if (!config.trading_enabled) {
-        return failed(
+        return this.#refuse(
           "trading_disabled",
           "trading is disabled on this worker (set trading_enabled: true in its config)",
         );
       }
       if (config.trading.command.length === 0) {
-        return failed(
+        return this.#refuse(
           "not_configured",
           "no trading workload is configured (set trading.command in this worker's config)",
         );
@@ -191,6 +191,8 @@ export class TradingSupervisor {
    */
   async shutdown(options: { force?: boolean } = {}): Promise<void> {
     this.#closed = true;
+    // A stop already waiting out its grace would hold the queue below: cut it short.
+    if (options.force && this.#run?.stopping) await this.#signal(this.#run.pid, "SIGKILL");
     await this.#serial(() => this.#stop(options.force ?? false));
     this.#log.close();
   }
@@ -261,7 +263,7 @@ export class TradingSupervisor {
 
   #spawn(config: AgentConfig): HandlerOutcome {
     const [program, ...args] = config.trading.command;
-    if (program === undefined) return failed("not_configured", "trading.command is empty");
+    if (program === undefined) return this.#refuse("not_configured", "trading.command is empty");
     this.#setStatus("starting");
     const env = this.#baseEnv();
     for (const name of WITHHELD_ENV) delete env[name];
@@ -283,7 +285,7 @@ export class TradingSupervisor {
       this.#note(`could not start ${program}: ${message}`);
       this.#logger.error("trading workload could not be started", { program, error: message });
       this.#setStatus("stopped");
-      return failed("spawn_failed", `could not start ${program}: ${message}`);
+      return this.#refuse("spawn_failed", `could not start ${program}: ${message}`);
     }
     const startedAt = this.#now();
     this.#activeTrades = 0;
@@ -422,15 +424,22 @@ export class TradingSupervisor {
     }
   }
 
+  /** A refused start; `data` says what the workload is doing now. */
+  #refuse(errorCode: string, error: string): HandlerOutcome {
+    const state = this.state();
+    return {
+      status: "failed",
+      error,
+      error_code: errorCode,
+      data: { trading_status: state.status, pid: state.pid },
+    };
+  }
+
   #serial<T>(operation: () => T | Promise<T>): Promise<T> {
     const next = this.#queue.then(operation);
     this.#queue = next.catch(() => {});
     return next;
   }
-}
-
-function failed(errorCode: string, error: string): HandlerOutcome {
-  return { status: "failed", error, error_code: errorCode, data: { trading_status: "stopped" } };
 }
 
 function describeExit(status: Deno.CommandStatus): string {
