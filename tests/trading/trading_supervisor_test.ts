@@ -287,3 +287,24 @@ Deno.test("TradingSupervisor.shutdown({ force: true }) kills at once, without th
   assert(performance.now() - begin < 5_000);
   await assertNoWorkloadLeft(f.marker, [pid]);
 });
+
+Deno.test("TradingSupervisor: disabling trading stops nothing, but blocks later starts and restarts", async () => {
+  const delays: number[] = [];
+  await using f = await supervisorFixture({
+    script: "graceful.sh",
+    trading: { restart_on_crash: true },
+    extra: { delay: (ms) => Promise.resolve(void delays.push(ms)) },
+  });
+  const pid = (await f.supervisor.start()).data?.pid as number;
+  f.config = { ...f.config, trading_enabled: false };
+  const refused = await f.supervisor.start();
+  assertEquals(refused.error_code, "trading_disabled");
+  assertEquals(refused.data, { trading_status: "running", pid });
+  assertEquals(f.supervisor.state().status, "running");
+
+  Deno.kill(pid, "SIGKILL");
+  await waitFor(async () => (await f.readLog()).includes("exited by itself"));
+  assertEquals(f.supervisor.state().status, "crashed");
+  assertEquals(delays, [], "no restart is scheduled while trading is disabled");
+  await assertNoWorkloadLeft(f.marker, [pid]);
+});
