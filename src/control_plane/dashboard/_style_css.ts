@@ -86,6 +86,12 @@ a { color: var(--accent); }
 
 main { flex: 1; padding: 20px 24px; width: 100%; max-width: 1500px; margin: 0 auto; }
 .footer { padding: 12px 24px; text-align: center; }
+@media (max-width: 700px) {
+  .topbar { flex-wrap: wrap; gap: 8px 16px; padding: 10px 14px; }
+  #refresh-state { display: none; }
+  main { padding: 14px; }
+  .banner { margin: 10px 14px 0; }
+}
 
 .card {
   background: var(--card); border: 1px solid var(--line); border-radius: var(--radius);
@@ -129,7 +135,8 @@ label.inline { flex-direction: row; align-items: center; gap: 8px; font-weight: 
 .login form { display: flex; flex-direction: column; gap: 12px; margin: 18px 0; }
 
 .workers-view { display: grid; grid-template-columns: minmax(340px, 440px) 1fr; gap: 16px; align-items: start; }
-@media (max-width: 900px) { .workers-view { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .workers-view { grid-template-columns: minmax(0, 1fr); } }
+table.workers .mono { overflow-wrap: anywhere; }
 .list-card { padding: 16px 0 8px; }
 .list-card .card-head { padding: 0 18px; }
 .empty { padding: 8px 18px; color: var(--muted); }
