@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isMap, parseDocument } from "yaml";
+import { isCollection, isMap, parseDocument } from "yaml";
 import { writeFileAtomic } from "../state/atomic_write.ts";
 
 /**
@@ -33,7 +33,19 @@ export async function updateConfigFile(
     if (keyPath.some((part) => part === "")) {
       throw new TypeError(`Not a config key: ${JSON.stringify(key)}`);
     }
-    doc.setIn(keyPath, value);
+    const existing = doc.getIn(keyPath, true);
+    if (isCollection(existing) && typeof value === "object" && value !== null) {
+      // Replace a list or mapping in the style the user wrote it in ([a, b] stays inline).
+      const node = doc.createNode(value);
+      if (isCollection(node)) {
+        node.flow = existing.flow ?? false;
+        node.comment = existing.comment ?? null;
+      }
+      doc.setIn(keyPath, node);
+    } else {
+      // Scalars are changed in place, which keeps their trailing comments.
+      doc.setIn(keyPath, value);
+    }
   }
   let mode = 0o600;
   try {
