@@ -28,8 +28,14 @@ import {
   restartDelayMs,
 } from "./restart_backoff.ts";
 
-/** Environment variables never handed to the workload: the agent's own secrets. */
+/**
+ * Environment variables never handed to the workload: the agent's own secrets. Any other
+ * inherited variable whose value holds a worker key is withheld too; `trading.env` is
+ * passed as written.
+ */
 export const WITHHELD_ENV = ["FTL_API_KEY", "FTL_ADMIN_TOKEN"] as const;
+
+const WORKER_KEY_IN_TEXT = /wak_[0-9A-Za-z]{32}/;
 
 /** Options of {@linkcode TradingSupervisor}. */
 export interface TradingSupervisorOptions {
@@ -266,7 +272,11 @@ export class TradingSupervisor {
     if (program === undefined) return this.#refuse("not_configured", "trading.command is empty");
     this.#setStatus("starting");
     const env = this.#baseEnv();
-    for (const name of WITHHELD_ENV) delete env[name];
+    for (const [name, value] of Object.entries(env)) {
+      if ((WITHHELD_ENV as readonly string[]).includes(name) || WORKER_KEY_IN_TEXT.test(value)) {
+        delete env[name];
+      }
+    }
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(program, {

@@ -217,6 +217,7 @@ Deno.test("TradingSupervisor reads active trades, passes env and working_dir, an
         baseEnv: () => ({
           PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
           FTL_API_KEY: "wak_" + "A".repeat(32),
+          MY_BOT_KEY: "wak_" + "B".repeat(32),
         }),
       },
     });
@@ -227,7 +228,7 @@ Deno.test("TradingSupervisor reads active trades, passes env and working_dir, an
       return text.includes("cwd:") && text;
     });
     assertMatch(log, /out greeting: hello/);
-    assertMatch(log, /out api key seen: none/);
+    assertMatch(log, /out api key seen: none none/);
     assert(log.includes(`out cwd: ${await Deno.realPath(workDir)}`), log);
     await f.supervisor.stop();
     assertEquals(f.supervisor.state().active_trades, 0);
