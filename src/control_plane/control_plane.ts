@@ -13,7 +13,7 @@ import {
   MISSED_HEARTBEATS_OFFLINE,
   WS_PING_INTERVAL_MS,
 } from "./_deps.ts";
-import { randomId } from "./_json.ts";
+import { randomId } from "./_random_id.ts";
 import { createApp, type RequestInfo } from "./app.ts";
 import { CommandDelivery } from "./command_delivery.ts";
 import type { SigningMode } from "./command_signer.ts";

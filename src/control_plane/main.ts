@@ -22,7 +22,7 @@ import { resolveAdminToken } from "./admin_token.ts";
 import type { SigningMode } from "./command_signer.ts";
 import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { KEY_SCOPES, KeyStore } from "./key_store.ts";
-import { randomId } from "./_json.ts";
+import { randomId } from "./_random_id.ts";
 import { serveControlPlane } from "./server.ts";
 
 const USAGE = `Usage:
