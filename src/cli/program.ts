@@ -16,6 +16,7 @@ import { agentPermissionFlags, formatPermissionFlags } from "./permissions.ts";
 import { rewriteSeedFlags } from "./seed_flags.ts";
 import { serviceCommand } from "./service_command.ts";
 import { statusCommand } from "./status_command.ts";
+import { probeStateDirLock, StateDirLockedError } from "../state/state_dir.ts";
 import { UsageError } from "./usage_error.ts";
 import { versionLine } from "./version_line.ts";
 
@@ -145,6 +146,11 @@ Ctrl-C (or SIGTERM) drains running commands and stops; a second Ctrl-C stops at 
         file: config.log_file,
       });
       for (const warning of loaded.warnings) logger.warn(warning);
+      if (config.log_file !== "") io.stderr(`worker-agent: logging to ${config.log_file}\n`);
+      // A second agent on the same state dir gets the clear one-line refusal (exit 2) here;
+      // runAgent's own lock still decides a race between two starts.
+      const lock = await probeStateDirLock(config.state_dir);
+      if (lock.locked) throw new StateDirLockedError(config.state_dir, lock.pid);
       const runAgent = options.runAgent ?? await loadRunAgent();
       exitCode = await runAgent({ config, configPath: loaded.path, logger });
     });

@@ -156,10 +156,10 @@ Deno.test("run works under exactly the flags permissions prints; status reports 
     assertMatch(human.stdout, /^last heartbeat: +\S+ \(\d+ s ago\)$/m);
 
     const second = await runMain(["run", "--config", path], { env: home.env, timeoutMs: 20_000 });
-    assert(second.code !== 0, "a second agent on the same state dir must not run");
-    assertMatch(
-      second.stderr + (await Deno.readTextFile(`${home.dir}/logs/agent.log`)),
-      new RegExp(`in use by another agent \\(pid ${agent.pid}\\)`),
+    assertEquals(second.code, 2, second.stderr);
+    assertEquals(
+      second.stderr,
+      `worker-agent: logging to ${home.dir}/logs/agent.log\nerror: state dir ${stateDir} is in use by another agent (pid ${agent.pid}); stop that agent first, or give this one its own state_dir\n`,
     );
   } finally {
     if (!exited) agent.kill("SIGTERM");
