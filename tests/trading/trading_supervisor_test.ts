@@ -4,7 +4,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { waitFor } from "../_helpers/wait_for.ts";
-import { assertNoWorkloadLeft } from "./_process_table.ts";
+import { assertNoWorkloadLeft, workloadProcesses } from "./_process_table.ts";
 import { supervisorFixture } from "./_supervisor_fixture.ts";
 
 Deno.test("TradingSupervisor starts the workload, reports it running and stops it within the grace", async () => {
@@ -21,6 +21,8 @@ Deno.test("TradingSupervisor starts the workload, reports it running and stops i
   await waitFor(async () => (await f.readLog()).includes("graceful: started"), {
     message: "the workload's first line in the log",
   });
+  const [leader] = (await workloadProcesses(f.marker)).filter((row) => row.pid === pid);
+  assertEquals(leader?.pgid, pid, "detached: true made the workload lead its own process group");
 
   const stopped = await f.supervisor.stop();
   assertEquals(stopped.status, "completed");
