@@ -31,3 +31,13 @@ Deno.test({
     assertEquals((await sys.admin.worker(workerId)).status, "offline");
   },
 });
+
+Deno.test("restart_agent reports its result first, then drains and exits 75", async () => {
+  await using sys = await startSystem();
+  const workerId = await connectedWorkerId(sys.agent, { websocket: "open" });
+  const id = await sys.admin.command(workerId, "restart_agent");
+  assertEquals(await sys.agent.exited, 75);
+  const row = (await sys.admin.commands(workerId)).find((c) => c.command_id === id);
+  assertEquals(row?.status, "completed");
+  assertEquals((row?.result?.data as { restarting?: boolean }).restarting, true);
+});

@@ -1,0 +1,151 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Backoff } from "../../src/client/backoff.ts";
+import { ClockJumpDetector } from "../../src/client/clock_jump.ts";
+import { CommandChannel } from "../../src/client/command_channel.ts";
+import type { WebSocketState } from "../../src/state/agent_status.ts";
+import { waitFor } from "../_helpers/wait_for.ts";
+import { memoryLogger } from "./_fixtures.ts";
+
+const KEY = "wak_" + "w".repeat(32);
+
+interface Seen {
+  headers: Headers;
+  frames: Record<string, unknown>[];
+}
+
+/** A WebSocket server for the channel's unit tests; `behave` scripts each session. */
+function wsServer(behave: (socket: WebSocket, session: number) => void, status = 101) {
+  const sessions: Seen[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    if (status !== 101) return new Response("no", { status });
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    const seen: Seen = { headers: new Headers(req.headers), frames: [] };
+    sessions.push(seen);
+    const n = sessions.length;
+    socket.onmessage = (e) => seen.frames.push(JSON.parse(e.data as string));
+    socket.onopen = () => behave(socket, n);
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/api/v1/workers/ws`,
+    sessions,
+    close: () => server.shutdown(),
+  };
+}
+
+function channelFor(
+  url: string,
+  extra: Partial<ConstructorParameters<typeof CommandChannel>[0]> = {},
+) {
+  const states: WebSocketState[] = [];
+  const commands: unknown[] = [];
+  const channel = new CommandChannel({
+    url,
+    apiKey: KEY,
+    workerId: "wkr_me",
+    logger: memoryLogger().logger,
+    backoff: new Backoff({ baseMs: 10, capMs: 20 }),
+    onCommand: (raw) => {
+      commands.push(raw);
+      return Promise.resolve(true);
+    },
+    onState: (s) => states.push(s),
+    ...extra,
+  });
+  return { channel, states, commands };
+}
+
+Deno.test("CommandChannel authenticates with headers, answers pings and acks commands", async () => {
+  const server = wsServer((socket) => {
+    socket.send(
+      JSON.stringify({
+        type: "welcome",
+        worker_id: "wkr_me",
+        heartbeat_interval_seconds: 5,
+        server_time: Date.now(),
+      }),
+    );
+    socket.send(JSON.stringify({ type: "ping", ts: 42 }));
+    socket.send(JSON.stringify({ type: "command", command: { id: "c-1" } }));
+  });
+  const stop = new AbortController();
+  const { channel, commands } = channelFor(server.url);
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => server.sessions[0]?.frames.length === 2, { message: "pong and ack" });
+    const seen = server.sessions[0]!;
+    assertEquals(seen.headers.get("authorization"), `Bearer ${KEY}`);
+    assertEquals(seen.headers.get("x-worker-id"), "wkr_me");
+    assertEquals(seen.frames, [{ type: "pong", ts: 42 }, { type: "ack", command_id: "c-1" }]);
+    assertEquals(commands, [{ id: "c-1" }]);
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("CommandChannel reports unsupported when the upgrade answers 404", async () => {
+  const server = wsServer(() => {}, 404);
+  const stop = new AbortController();
+  const { channel, states } = channelFor(server.url);
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => states.includes("unsupported"), { message: "unsupported" });
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("CommandChannel tells about an auth refusal (close 4001) and does not reconnect quickly", async () => {
+  const server = wsServer((socket) => socket.close(4001, "unauthorized"));
+  const stop = new AbortController();
+  const reasons: string[] = [];
+  const { channel } = channelFor(server.url, { onAuthFailure: (r) => reasons.push(r) });
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => reasons.length === 1, { message: "auth failure" });
+    assert(reasons[0]!.includes("4001"));
+    assertEquals(server.sessions.length, 1);
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("CommandChannel reconnects after 2 missed pongs", async () => {
+  // The server never answers pings.
+  const server = wsServer(() => {});
+  const stop = new AbortController();
+  const { channel } = channelFor(server.url, { pingIntervalMs: 30 });
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => server.sessions.length >= 2, { message: "a second session" });
+    const pings = server.sessions[0]!.frames.filter((f) => f.type === "ping");
+    assertEquals(pings.length, 2);
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("ClockJumpDetector reports a wall-clock jump the monotonic clock did not see", () => {
+  let wall = 0;
+  let mono = 0;
+  const detector = new ClockJumpDetector({
+    now: () => wall,
+    monotonic: () => mono,
+    thresholdMs: 1000,
+  });
+  wall += 500;
+  mono += 500;
+  assertEquals(detector.check(), 0);
+  wall += 3_600_000; // resumed after an hour asleep
+  mono += 20;
+  assertEquals(detector.check(), 3_599_980);
+  assertEquals(detector.check(), 0);
+});
