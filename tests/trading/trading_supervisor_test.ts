@@ -311,3 +311,19 @@ Deno.test("TradingSupervisor: disabling trading stops nothing, but blocks later 
   assertEquals(delays, [], "no restart is scheduled while trading is disabled");
   await assertNoWorkloadLeft(f.marker, [pid]);
 });
+
+Deno.test("TradingSupervisor.shutdown({ force: true }) cuts short a stop that is waiting out its grace", async () => {
+  await using f = await supervisorFixture({
+    script: "ignore_term.sh",
+    trading: { stop_timeout_seconds: 30 },
+  });
+  const pid = (await f.supervisor.start()).data?.pid as number;
+  await waitFor(async () => (await f.readLog()).includes("ignore_term: started"));
+  const begin = performance.now();
+  const stopping = f.supervisor.stop();
+  await waitFor(() => f.supervisor.state().status === "stopping");
+  await f.supervisor.shutdown({ force: true });
+  assertEquals((await stopping).data?.trading_status, "stopped");
+  assert(performance.now() - begin < 5_000, "the 30 s grace was waited out");
+  await assertNoWorkloadLeft(f.marker, [pid]);
+});
