@@ -123,6 +123,7 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
   const hostileId = await registerWorker(cp.baseUrl, await cp.createKey("hostile"), hostileName);
 
   await using browser = await launchBrowser();
+  let commandId = "";
   const { page } = browser;
 
   await t.step("a wrong token is refused and the right one signs in", async () => {
@@ -175,7 +176,7 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
     await page.locator("#command-form button[type=submit]").click();
     const pending = page.locator('#command-rows tr[data-status="pending"]', { hasText: "ping" });
     await pending.waitFor({ timeout: UI_TIMEOUT_MS });
-    const commandId = await pending.getAttribute("data-command-id");
+    commandId = await pending.getAttribute("data-command-id") ?? "";
     assert(commandId);
     const listed = await cp.admin(`/api/workers/commands?worker_id=${workerId}`);
     const { commands } = await listed.json() as {
@@ -186,6 +187,43 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
     assertEquals(stored?.status, "pending");
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
+
+  await t.step(
+    "the worker's result shows as completed with its output, here and in Commands",
+    async () => {
+      const started = Date.now();
+      await workerPost(cp.baseUrl, key, Paths.result(commandId), {
+        command_id: commandId,
+        status: "completed",
+        output: "pong from the e2e worker",
+        data: { received_at: started, agent_time: started },
+        started_at: started,
+        finished_at: started + 3,
+        timestamp: Math.floor(started / 1000),
+      });
+      // Auto-refresh is covered below; a reload shows the result at once (the token stays).
+      await page.reload();
+      const done = page.locator(`#command-rows tr[data-command-id="${commandId}"]`);
+      await page.locator(
+        `#command-rows tr[data-command-id="${commandId}"][data-status="completed"]`,
+      )
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+      assert((await done.innerText()).includes("pong from the e2e worker"));
+
+      await page.locator('#nav a[data-route="commands"]').click();
+      const row = page.locator(`#all-command-rows tr[data-command-id="${commandId}"]`);
+      await row.waitFor({ timeout: UI_TIMEOUT_MS });
+      assert((await row.innerText()).includes("dash-e2e-host"), "the worker is named");
+      await page.locator("#command-status-filter").selectOption("pending");
+      await page.locator("#all-commands").getByText("No pending commands.").waitFor({
+        timeout: UI_TIMEOUT_MS,
+      });
+      await page.locator("#command-status-filter").selectOption("completed");
+      await row.waitFor({ timeout: UI_TIMEOUT_MS });
+      await page.goBack();
+      await page.locator("#command-form").waitFor({ timeout: UI_TIMEOUT_MS });
+    },
+  );
 
   await t.step("bad params JSON is refused in the page before any request", async () => {
     await page.locator("#command-params").fill("{not json");

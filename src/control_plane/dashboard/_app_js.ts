@@ -156,6 +156,10 @@ function formatRate(bytesPerSecond) {
   return isNum(bytesPerSecond) ? formatBytes(bytesPerSecond) + "/s" : "—";
 }
 
+function formatMs(ms) {
+  return ms < 1000 ? Math.round(ms) + " ms" : formatDuration(ms / 1000);
+}
+
 function formatDuration(seconds) {
   if (!isNum(seconds)) return "—";
   const s = Math.floor(seconds);
@@ -330,6 +334,7 @@ function parseRoute() {
   const hash = location.hash.replace(/^#/, "");
   const parts = hash.split("/").filter((p) => p !== "");
   if (parts[0] === "keys") return { view: "keys", workerId: null };
+  if (parts[0] === "commands") return { view: "commands", workerId: null };
   if (parts[0] === "workers" && parts[1]) {
     return { view: "workers", workerId: decodeURIComponent(parts[1]) };
   }
@@ -344,6 +349,7 @@ function render() {
   state.route = parseRoute();
   $("workers-view").hidden = !signedIn || state.route.view !== "workers";
   $("keys-view").hidden = !signedIn || state.route.view !== "keys";
+  $("commands-view").hidden = !signedIn || state.route.view !== "commands";
   for (const link of document.querySelectorAll("#nav a")) {
     link.classList.toggle("active", link.dataset.route === state.route.view);
   }
@@ -353,6 +359,8 @@ function render() {
   }
   if (state.route.view === "workers") {
     if (state.route.workerId !== state.formWorkerId) renderDetailShell();
+    refresh();
+  } else if (state.route.view === "commands") {
     refresh();
   } else {
     stopRefresh();
@@ -369,7 +377,7 @@ function stopRefresh() {
 
 function scheduleRefresh() {
   stopRefresh();
-  if (state.token !== "" && state.route.view === "workers") {
+  if (state.token !== "" && (state.route.view === "workers" || state.route.view === "commands")) {
     state.timer = setTimeout(refresh, REFRESH_MS);
   }
 }
@@ -385,7 +393,11 @@ async function refresh() {
   state.refreshAgain = false;
   stopRefresh();
   try {
-    await Promise.all([loadWorkers(), state.route.workerId ? loadDetail(state.route.workerId) : null]);
+    await Promise.all([
+      loadWorkers(),
+      state.route.workerId ? loadDetail(state.route.workerId) : null,
+      state.route.view === "commands" ? loadCommands() : null,
+    ]);
     $("refresh-state").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) {
     if (e.status !== 401) {
@@ -439,6 +451,19 @@ function renderWorkers() {
     );
     rows.append(row);
   }
+}
+
+async function loadCommands() {
+  const status = $("command-status-filter").value;
+  const query = new URLSearchParams({ limit: "100" });
+  if (status) query.set("status", status);
+  const body = await api("/api/workers/commands?" + query);
+  const commands = Array.isArray(body.commands) ? body.commands : [];
+  $("command-count").textContent = String(commands.length);
+  clear($("all-commands")).append(commandTable(commands, {
+    id: "all-command-rows", showWorker: true,
+    empty: status ? "No " + status + " commands." : "No commands yet.",
+  }));
 }
 
 function openWorker(id) {
@@ -734,18 +759,31 @@ function table(headers, rows, id) {
 function renderCommands(commands) {
   const box = $("detail-commands");
   if (!box) return;
-  clear(box);
-  if (commands.length === 0) {
-    box.append(h("p", { class: "muted" }, "No commands sent to this worker yet."));
-    return;
-  }
-  const sorted = [...commands].sort((a, b) => (toMs(b.created_at) ?? 0) - (toMs(a.created_at) ?? 0));
-  box.append(h("div", { class: "table-wrap" }, h("table", { class: "data commands", id: "command-rows" },
-    h("thead", {}, h("tr", {}, ["Created", "Command", "Status", "Result"].map((l) => h("th", {}, l)))),
-    h("tbody", {}, sorted.map(commandRow)))));
+  clear(box).append(commandTable(commands, {
+    id: "command-rows", showWorker: false, empty: "No commands sent to this worker yet.",
+  }));
 }
 
-function commandRow(command) {
+function commandTable(commands, { id, showWorker, empty }) {
+  if (commands.length === 0) return h("p", { class: "muted" }, empty);
+  const sorted = [...commands].sort((a, b) => (toMs(b.created_at) ?? 0) - (toMs(a.created_at) ?? 0));
+  const headers = showWorker
+    ? ["Created", "Worker", "Command", "Status", "Result"]
+    : ["Created", "Command", "Status", "Result"];
+  return h("div", { class: "table-wrap" }, h("table", { class: "data commands", id },
+    h("thead", {}, h("tr", {}, headers.map((l) => h("th", {}, l)))),
+    h("tbody", {}, sorted.map((command) => commandRow(command, showWorker)))));
+}
+
+function workerCell(workerId) {
+  const id = String(workerId ?? "");
+  const known = state.workers.find((w) => w.worker_id === id);
+  return h("td", {},
+    h("a", { href: "#/workers/" + encodeURIComponent(id) }, known?.hostname ?? shortId(id)),
+    h("div", { class: "muted small mono", title: id }, shortId(id)));
+}
+
+function commandRow(command, showWorker) {
   const id = String(command.command_id ?? command.id ?? "");
   const result = command.result && typeof command.result === "object" ? command.result : command;
   const status = command.status ?? result.status;
@@ -763,12 +801,17 @@ function commandRow(command) {
     ? h("div", { class: "muted small mono" }, JSON.stringify(command.params))
     : null;
   const delivered = command.delivery_count ?? command.deliveries;
+  const took = isNum(result.started_at) && isNum(result.finished_at) && result.finished_at >= result.started_at
+    ? "took " + formatMs(result.finished_at - result.started_at)
+    : null;
   return h("tr", { dataset: { commandId: id, status: String(status ?? "") } },
     h("td", { title: formatTime(command.created_at) }, formatAgo(command.created_at)),
+    showWorker ? workerCell(command.worker_id) : null,
     h("td", {}, h("div", { class: "mono" }, String(command.command_type ?? "")),
       h("div", { class: "muted small mono", title: id }, shortId(id)), params),
     h("td", {}, badge(status),
-      isNum(delivered) && delivered > 0 ? h("div", { class: "muted small" }, "delivered ×" + delivered) : null),
+      isNum(delivered) && delivered > 0 ? h("div", { class: "muted small" }, "delivered ×" + delivered) : null,
+      took ? h("div", { class: "muted small" }, took) : null),
     h("td", { class: "result" }, pieces.length > 0 ? pieces : h("span", { class: "muted" }, "—")),
   );
 }
@@ -894,6 +937,7 @@ function start() {
   $("sign-out").addEventListener("click", () => signOut(""));
   $("key-form").addEventListener("submit", onCreateKey);
   $("status-filter").addEventListener("change", () => refresh());
+  $("command-status-filter").addEventListener("change", () => refresh());
   window.addEventListener("hashchange", render);
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && state.token !== "") refresh();

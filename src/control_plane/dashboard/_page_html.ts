@@ -4,6 +4,13 @@
  */
 import { VERSION } from "../../version.ts";
 
+/** What the admin API's `status` filter of the command list accepts, in lifecycle order. */
+const COMMAND_STATUSES = ["pending", "delivered", "acked", "completed", "failed", "timeout"];
+
+const COMMAND_STATUS_OPTIONS = COMMAND_STATUSES
+  .map((status) => `            <option value="${status}">${status}</option>`)
+  .join("\n");
+
 /** The page served at `/`. */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -24,6 +31,7 @@ export const PAGE_HTML = `<!doctype html>
   </div>
   <nav id="nav" class="nav" hidden>
     <a href="#/" data-route="workers">Workers</a>
+    <a href="#/commands" data-route="commands">Commands</a>
     <a href="#/keys" data-route="keys">API keys</a>
   </nav>
   <div class="topbar-end">
@@ -75,6 +83,23 @@ export const PAGE_HTML = `<!doctype html>
     <div id="detail" class="detail">
       <div class="card empty-detail"><p class="muted">Select a worker to see its metrics and
         commands.</p></div>
+    </div>
+  </section>
+
+  <section id="commands-view" class="commands-view" hidden>
+    <div class="card">
+      <div class="card-head">
+        <h2>Commands <span id="command-count" class="count"></span></h2>
+        <label class="inline">Status
+          <select id="command-status-filter">
+            <option value="">all</option>
+${COMMAND_STATUS_OPTIONS}
+          </select>
+        </label>
+      </div>
+      <p class="muted small">The latest 100 commands across all workers, newest first. Send
+        a command from a worker's page.</p>
+      <div id="all-commands"><p class="muted">Loading…</p></div>
     </div>
   </section>
 
