@@ -6,6 +6,7 @@
  *
  * Flags: `--keep` keeps the temp dir (config, state, database) after exit.
  */
+import { updateConfigFile } from "../config/update_config_file.ts";
 import { toHex } from "../protocol/encoding.ts";
 
 const root = new URL("../../", import.meta.url);
@@ -135,22 +136,14 @@ try {
   ]);
   // Demo settings: quicker intervals, and a stand-in trading workload the dashboard can start.
   const workload = [deno, "run", "--quiet", path("src/demo/demo_workload.ts")];
-  await Deno.writeTextFile(
-    configPath,
-    [
-      "",
-      "# Added by deno task demo",
-      `state_dir: ${JSON.stringify(`${dir}/agent/state`)}`,
-      "heartbeat_interval_seconds: 10",
-      "metrics_interval_seconds: 5",
-      "trading_enabled: true",
-      "trading:",
-      `  command: ${JSON.stringify(workload)}`,
-      "  stop_timeout_seconds: 5",
-      "",
-    ].join("\n"),
-    { append: true },
-  );
+  await updateConfigFile(configPath, {
+    state_dir: `${dir}/agent/state`,
+    heartbeat_interval_seconds: 10,
+    metrics_interval_seconds: 5,
+    trading_enabled: true,
+    "trading.command": workload,
+    "trading.stop_timeout_seconds": 5,
+  });
   const flags =
     (await output(["run", "-A", path("main.ts"), "permissions", "--config", configPath]))
       .trim().split(/\s+/).filter((f) => f.startsWith("--"));
