@@ -256,3 +256,25 @@ Deno.test("service install --dry-run prints a systemd user unit that runs this c
     (error) => assert(error instanceof Deno.errors.NotFound),
   );
 });
+
+Deno.test("status exits 1 with one line when no agent has used the state dir yet", async () => {
+  await using home = await tempHome();
+  const path = `${home.dir}/c.yaml`;
+  await Deno.writeTextFile(path, `api_key: ${SAMPLE_KEY}\nstate_dir: ${home.dir}/st\n`);
+  const [text, json] = await Promise.all([
+    runMain(["status", "--config", path], { env: home.env }),
+    runMain(["status", "--config", path, "--json"], { env: home.env }),
+  ]);
+  assertEquals(text.code, 1);
+  assertEquals(
+    text.stdout,
+    `no agent status in ${home.dir}/st yet; start one with: worker-agent run\n`,
+  );
+  assertEquals(json.code, 1);
+  assertEquals(JSON.parse(json.stdout), {
+    state_dir: `${home.dir}/st`,
+    running: false,
+    pid: null,
+    status: null,
+  });
+});
