@@ -113,7 +113,15 @@ export async function serviceCommand(
   let failed = false;
   for (const command of plan.commands) {
     const ok = await runManager(command, io);
-    if (!ok && action !== "uninstall") failed = true;
+    if (!ok && action !== "uninstall") {
+      failed = true;
+      io.stderr(
+        `hint: \`${command.join(" ")}\` failed; the definition is at ${plan.file}. ` +
+          "Run the command again from your own login session (on Linux without a user session, " +
+          "`loginctl enable-linger $USER` first).\n",
+      );
+      break;
+    }
   }
   if (action === "uninstall") {
     await Deno.remove(plan.file).catch(() => {});
