@@ -18,8 +18,8 @@ function wsServer(behave: (socket: WebSocket, session: number) => void, status =
   const sessions: Seen[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     if (status !== 101) return new Response("no", { status });
-    const { socket, response } = Deno.upgradeWebSocket(req);
     const seen: Seen = { headers: new Headers(req.headers), frames: [] };
+    const { socket, response } = Deno.upgradeWebSocket(req);
     sessions.push(seen);
     const n = sessions.length;
     socket.onmessage = (e) => seen.frames.push(JSON.parse(e.data as string));
