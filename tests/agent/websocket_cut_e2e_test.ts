@@ -5,7 +5,7 @@ import { startTcpProxy } from "../_helpers/tcp_proxy.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { Admin, connectedWorkerId, FAST_CP_ARGS } from "./_e2e.ts";
 
-Deno.test("commands still arrive by heartbeat polling while the WebSocket is cut and HTTP stays up", async () => {
+Deno.test("commands arrive by heartbeat polling while the WebSocket is cut and HTTP stays up, and by WebSocket again after", async () => {
   // Agent -> proxy -> control plane, for HTTP and the WebSocket alike.
   await using proxy = startTcpProxy();
   await using cp = await startControlPlane({
@@ -38,5 +38,21 @@ Deno.test("commands still arrive by heartbeat polling while the WebSocket is cut
     "the command came by heartbeat",
   );
   assertEquals((await agent.status())?.state, "connected");
+
+  // The WebSocket comes back by itself once upgrades pass again (full-jitter backoff, so
+  // the wait is random but bounded by the attempts made while it was cut).
+  proxy.blockUpgrades = false;
+  await waitFor(async () => (await agent.status())?.websocket === "open", {
+    timeoutMs: 65_000,
+    intervalMs: 100,
+    message: "the WebSocket to come back",
+  });
+  const backOnWebSocket = await admin.command(workerId, "ping");
+  assertEquals((await admin.finished(workerId, backOnWebSocket, 4_000)).status, "completed");
+  assert(
+    new RegExp(`command accepted command_id=${backOnWebSocket} type=ping via=websocket`).test(
+      agent.output(),
+    ),
+  );
   assertEquals(await agent.stop(), 0);
 });
