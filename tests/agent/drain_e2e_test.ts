@@ -29,6 +29,10 @@ async function startWithRunningWorkload(graceSeconds: number) {
   assertEquals(start.status, "completed");
   const pid = (start.result?.data as { pid: number }).pid;
   assert(await alive(pid));
+  await waitFor(async () => {
+    const samples = await sys.admin.samples(workerId) as unknown as { trading: { pid: number } }[];
+    return samples.some((s) => s.trading?.pid === pid);
+  }, { message: "the running workload in the metrics" });
   // A long command: stopping a workload that ignores SIGTERM takes the grace.
   const stopId = await sys.admin.command(workerId, "stop_trading", {}, 60);
   await waitFor(() => sys.agent.output().includes(`command accepted command_id=${stopId}`), {
