@@ -41,3 +41,19 @@ Deno.test("restart_agent reports its result first, then drains and exits 75", as
   assertEquals(row?.status, "completed");
   assertEquals((row?.result?.data as { restarting?: boolean }).restarting, true);
 });
+
+Deno.test("a worker deleted on the server registers again by itself and gets its WebSocket back", async () => {
+  await using sys = await startSystem();
+  const first = await connectedWorkerId(sys.agent, { websocket: "open" });
+  const res = await sys.cp.admin(`/api/workers/${first}`, { method: "DELETE" });
+  assertEquals(res.status, 200);
+  await res.body?.cancel();
+  const second = await waitFor(async () => {
+    const s = await sys.agent.status();
+    return s?.state === "connected" && s.websocket === "open" && s.worker_id !== first
+      ? s.worker_id
+      : undefined;
+  }, { timeoutMs: 20_000, message: "a new registration" });
+  const id = await sys.admin.command(second!, "ping");
+  assertEquals((await sys.admin.finished(second!, id, 4_000)).status, "completed");
+});
