@@ -14,6 +14,10 @@ export interface HostileServer {
   queue(...commands: Record<string, unknown>[]): void;
   /** Results received, in order. */
   readonly results: CommandResult[];
+  /** While true, result posts are answered 503 with `Retry-After: 1` (and not recorded). */
+  failResults: boolean;
+  /** Result posts answered 503 so far. */
+  readonly refusedResults: number;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -22,6 +26,7 @@ export interface HostileServer {
 export function startHostileServer(workerId = "wkr_hostile00000000000000000"): HostileServer {
   const pending: Record<string, unknown>[] = [];
   const results: CommandResult[] = [];
+  const control = { failResults: false, refusedResults: 0 };
   let port = 0;
   const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
     hostname: "127.0.0.1",
@@ -55,6 +60,14 @@ export function startHostileServer(workerId = "wkr_hostile00000000000000000"): H
       return Response.json({ ok: true, accepted: body.samples.length, duplicates: 0, server_time });
     }
     if (req.method === "POST" && path.endsWith("/result")) {
+      if (control.failResults) {
+        control.refusedResults++;
+        await req.body?.cancel();
+        return Response.json({ error: "busy", code: "internal" }, {
+          status: 503,
+          headers: { "Retry-After": "1" },
+        });
+      }
       results.push(await req.json() as CommandResult);
       return Response.json({ ok: true, server_time });
     }
@@ -67,6 +80,15 @@ export function startHostileServer(workerId = "wkr_hostile00000000000000000"): H
     workerId,
     queue: (...commands) => pending.push(...commands),
     results,
+    get failResults() {
+      return control.failResults;
+    },
+    set failResults(value: boolean) {
+      control.failResults = value;
+    },
+    get refusedResults() {
+      return control.refusedResults;
+    },
     close: () => server.shutdown(),
     [Symbol.asyncDispose]: () => server.shutdown(),
   };

@@ -96,3 +96,34 @@ Deno.test("a command type missing from allowed_commands is refused as not_allowe
   assertEquals(row.result?.error_code, "not_allowed");
   assert(!/command accepted/.test(agent.output()));
 });
+
+Deno.test("results wait in the outbox through server errors and an agent crash, then arrive in order", async () => {
+  await using server = startHostileServer();
+  server.failResults = true;
+  const commands = [
+    await command(server.workerId),
+    await command(server.workerId),
+    await command(server.workerId),
+  ];
+  server.queue(...commands);
+  const dir = await Deno.makeTempDir({ prefix: "ftl-agent-" });
+  try {
+    const first = await startAgent({ baseUrl: server.baseUrl, apiKey: KEY, dir });
+    await waitFor(async () => (await first.status())?.pending_results === 3, {
+      timeoutMs: 15_000,
+      message: "three results in the outbox",
+    });
+    await waitFor(() => server.refusedResults >= 1, { message: "a refused result post" });
+    first.signal("SIGKILL"); // a crash: nothing is flushed
+    await first.exited;
+    server.failResults = false;
+    const second = await startAgent({ baseUrl: server.baseUrl, apiKey: KEY, dir });
+    await waitFor(() => server.results.length >= 3, { timeoutMs: 15_000, message: "3 results" });
+    assertEquals(server.results.map((r) => r.command_id), commands.map((c) => c.id));
+    assertEquals(server.results.map((r) => r.status), ["completed", "completed", "completed"]);
+    assertEquals((second.output().match(/command accepted/g) ?? []).length, 0, "nothing re-ran");
+    assertEquals(await second.stop(), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
