@@ -71,10 +71,8 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   try {
     stateDir = await openStateDir(options.config.state_dir);
   } catch (error) {
-    if (error instanceof StateDirLockedError) {
-      logger.error(error.message);
-      return 1;
-    }
+    // main.ts turns a locked state dir into exit 2 with one line.
+    if (error instanceof StateDirLockedError) throw error;
     logger.error("cannot open the state dir", {
       state_dir: options.config.state_dir,
       error: String(error),
@@ -130,6 +128,7 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     getConfig: () => config,
     logFile: `${stateDir.path}/${TRADING_LOG_FILE}`,
     logger: logger.child({ component: "trading" }),
+    onStateChange: () => statusChanged(),
   });
   const collector = createCollector({ diskPath: stateDir.path, logger });
 
@@ -282,8 +281,9 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   session.setConnection("draining");
   statusChanged();
   const force = stop.forceSignal;
+  // A forced drain rejects with the force reason; the force itself is handled below.
   await Promise.race([
-    executor.drain(force).then(() => intake.settled()),
+    executor.drain(force).then(() => intake.settled()).catch(() => {}),
     new Promise((resolve) => force.addEventListener("abort", resolve, { once: true })),
   ]);
   sampling.abort();
@@ -302,7 +302,7 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   const loopErrors = (await Promise.allSettled(running)).filter((r) => r.status === "rejected");
   if (!force.aborted) await sendOfflineHeartbeat(context).catch(() => false);
   await supervisor.shutdown({ force: force.aborted });
-  collector.close();
+  await collector.close();
   agentFetch.close();
   stop.dispose();
   session.setConnection("stopped");

@@ -37,8 +37,6 @@ export const AGENT_SYS_CALLS: readonly string[] = ["hostname", "osRelease"];
 export interface AgentPermissionOptions {
   /** The OS the agent will run on. @default {Deno.build.os} */
   os?: typeof Deno.build.os;
-  /** The Deno (or compiled agent) binary, allowed to be re-executed on restart. @default {Deno.execPath()} */
-  execPath?: string;
   /** What the collector needs. @default {collectorPermissions(os)} */
   collector?: { run: string[]; read: string[]; sys: string[]; env: string[] };
 }
@@ -49,9 +47,12 @@ export interface AgentPermissionOptions {
  * - net: the base_url host:port (the WebSocket is on the same host) and the proxy, if any;
  * - read/write: the config file's directory (for atomic replacement), state dir, log dir;
  *   read also ca_file, the trading working dir, the binary and the collector's files;
- * - env: the exact variables read; unscoped only when a trading workload is configured,
- *   because the workload inherits the agent's whole environment (minus secrets);
- * - sys: the calls used; run: the trading program, the collector's programs, the binary.
+ * - env: the exact variables read (the trading workload inherits its environment from the
+ *   OS, so the agent never needs to read the rest);
+ * - sys: the calls used; run: the trading program, the collector's programs, and on
+ *   Windows `taskkill` for stopping the workload's process tree. The agent never re-executes
+ *   itself (`restart_agent` exits 75 for the service manager), so its own binary is not in
+ *   the run list.
  */
 export function agentPermissionFlags(
   config: AgentConfig,
@@ -59,7 +60,6 @@ export function agentPermissionFlags(
   options: AgentPermissionOptions = {},
 ): string[] {
   const os = options.os ?? Deno.build.os;
-  const execPath = options.execPath ?? Deno.execPath();
   const collector = options.collector ?? collectorPermissions(os);
 
   const net = [hostPort(config.base_url)];
@@ -71,15 +71,14 @@ export function agentPermissionFlags(
   const readable = [...writable];
   if (config.ca_file !== "") readable.push(config.ca_file);
   if (config.trading.working_dir !== "") readable.push(config.trading.working_dir);
-  readable.push(execPath, ...collector.read);
+  readable.push(...collector.read);
 
-  const run = [execPath, ...collector.run];
+  const run = [...collector.run];
+  if (os === "windows") run.push("taskkill");
   const program = config.trading.command[0];
   if (program !== undefined) run.push(program);
 
-  const envFlag = program === undefined
-    ? `--allow-env=${unique([...AGENT_ENV_VARS, ...collector.env]).join(",")}`
-    : "--allow-env";
+  const envFlag = `--allow-env=${unique([...AGENT_ENV_VARS, ...collector.env]).join(",")}`;
 
   return [
     `--allow-net=${unique(net).join(",")}`,

@@ -27,6 +27,6 @@ export interface Collector {
    * Rejects only when `signal` is aborted.
    */
   sample(input: CollectorInput, signal?: AbortSignal): Promise<Sample>;
-  /** Stops any helper process the collector keeps. Idempotent. */
-  close(): void;
+  /** Stops any helper process the collector keeps; settles once it has exited. Idempotent. */
+  close(): Promise<void>;
 }

@@ -9,7 +9,7 @@
  *   stream: "s1", seq: 0, spoolDepth: 0, droppedSamples: 0,
  *   trading: { status: "stopped", pid: null, uptime_s: null, restarts: 0, active_trades: 0 },
  * });
- * collector.close();
+ * await collector.close();
  * ```
  *
  * @module

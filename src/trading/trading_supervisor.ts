@@ -55,7 +55,11 @@ export interface TradingSupervisorOptions {
   logMaxBytes?: number;
   /** Rotated workload logs kept. @default {3} */
   logMaxFiles?: number;
-  /** The agent's environment, onto which `trading.env` is merged. @default {Deno.env.toObject} */
+  /**
+   * The agent's environment, onto which `trading.env` is merged. @default {Deno.env.toObject}
+   * when the agent may read every variable; under scoped `--allow-env` the workload inherits
+   * the environment from the OS instead, with the withheld variables blanked.
+   */
   baseEnv?: () => Record<string, string>;
   /** Called after every change of {@linkcode TradingSupervisor.state}'s status. */
   onStateChange?: (state: TradingState) => void;
@@ -94,7 +98,7 @@ export class TradingSupervisor {
   #now: () => number;
   #delay: (ms: number, signal: AbortSignal) => Promise<void>;
   #backoff: Required<RestartBackoffOptions> & { resetAfterMs: number };
-  #baseEnv: () => Record<string, string>;
+  #baseEnv: (() => Record<string, string>) | undefined;
   #onStateChange: ((state: TradingState) => void) | undefined;
   #os: OperatingSystem;
   #log: RotatingFile;
@@ -116,7 +120,7 @@ export class TradingSupervisor {
     this.#now = options.now ?? Date.now;
     this.#delay = options.delay ?? abortableDelay;
     this.#backoff = { ...DEFAULT_RESTART_BACKOFF, resetAfterMs: 60_000, ...options.restartBackoff };
-    this.#baseEnv = options.baseEnv ?? (() => Deno.env.toObject());
+    this.#baseEnv = options.baseEnv;
     this.#onStateChange = options.onStateChange;
     this.#os = options.os ?? Deno.build.os;
     this.#log = new RotatingFile(options.logFile, {
@@ -267,23 +271,41 @@ export class TradingSupervisor {
     };
   }
 
-  #spawn(config: AgentConfig): HandlerOutcome {
-    const [program, ...args] = config.trading.command;
-    if (program === undefined) return this.#refuse("not_configured", "trading.command is empty");
-    this.#setStatus("starting");
-    const env = this.#baseEnv();
+  /**
+   * The workload's environment. With the whole environment readable (a compiled agent, or
+   * an injected `baseEnv`), it is rebuilt without the agent's secrets; under scoped
+   * `--allow-env` it is inherited from the OS and the withheld variables are blanked.
+   */
+  #workloadEnv(config: AgentConfig): { env: Record<string, string>; clearEnv: boolean } {
+    const readAll = this.#baseEnv ??
+      (Deno.permissions.querySync({ name: "env" }).state === "granted"
+        ? () => Deno.env.toObject()
+        : undefined);
+    if (readAll === undefined) {
+      const blanked = Object.fromEntries(WITHHELD_ENV.map((name) => [name, ""]));
+      return { env: { ...blanked, ...config.trading.env }, clearEnv: false };
+    }
+    const env = readAll();
     for (const [name, value] of Object.entries(env)) {
       if ((WITHHELD_ENV as readonly string[]).includes(name) || WORKER_KEY_IN_TEXT.test(value)) {
         delete env[name];
       }
     }
+    return { env: { ...env, ...config.trading.env }, clearEnv: true };
+  }
+
+  #spawn(config: AgentConfig): HandlerOutcome {
+    const [program, ...args] = config.trading.command;
+    if (program === undefined) return this.#refuse("not_configured", "trading.command is empty");
+    this.#setStatus("starting");
+    const { env, clearEnv } = this.#workloadEnv(config);
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(program, {
         args,
         ...(config.trading.working_dir ? { cwd: config.trading.working_dir } : {}),
-        env: { ...env, ...config.trading.env },
-        clearEnv: true,
+        env,
+        clearEnv,
         // setsid(): the workload leads a new process group, so the whole tree can be signalled.
         detached: this.#os !== "windows",
         stdin: "null",

@@ -47,13 +47,12 @@ Deno.test("agentPermissionFlags() scopes every permission to what the config nam
   });
   const flags = agentPermissionFlags(config, "/etc/agent/config.yaml", {
     os: "linux",
-    execPath: "/usr/bin/deno",
     collector: { run: ["sh"], read: ["/proc"], sys: ["loadavg"], env: ["COLLECTOR_VAR"] },
   });
   assertEquals(flags[0], "--allow-net=cp.example:443,proxy.example:3128");
   assertEquals(
     flags[1],
-    "--allow-read=/etc/agent,/var/lib/agent,/var/log/agent,/etc/agent/ca.pem,/usr/bin/deno,/proc",
+    "--allow-read=/etc/agent,/var/lib/agent,/var/log/agent,/etc/agent/ca.pem,/proc",
   );
   assertEquals(flags[2], "--allow-write=/etc/agent,/var/lib/agent,/var/log/agent");
   assertMatch(
@@ -61,10 +60,10 @@ Deno.test("agentPermissionFlags() scopes every permission to what the config nam
     /^--allow-env=FTL_CONFIG,FTL_API_KEY,.*HTTPS_PROXY.*NO_PROXY.*,COLLECTOR_VAR$/,
   );
   assertEquals(flags[4], "--allow-sys=hostname,osRelease,loadavg");
-  assertEquals(flags[5], "--allow-run=/usr/bin/deno,sh");
+  assertEquals(flags[5], "--allow-run=sh");
 });
 
-Deno.test("agentPermissionFlags() allows the trading program, and the whole environment it inherits", () => {
+Deno.test("agentPermissionFlags() allows the trading program and keeps the environment scoped", () => {
   const config = AgentConfigSchema.parse({
     api_key: KEY,
     base_url: "http://127.0.0.1:8080",
@@ -73,13 +72,18 @@ Deno.test("agentPermissionFlags() allows the trading program, and the whole envi
     trading: { command: ["python3", "bot.py"], working_dir: "/opt/bot" },
   });
   const flags = agentPermissionFlags(config, "/c/config.yaml", {
-    execPath: "/bin/deno",
+    os: "linux",
     collector: { run: [], read: [], sys: [], env: [] },
   });
   assertEquals(flags[0], "--allow-net=127.0.0.1:8080");
-  assert(flags.includes("--allow-read=/c,/s,/opt/bot,/bin/deno"), flags.join(" "));
-  assert(flags.includes("--allow-env"));
-  assert(flags.includes("--allow-run=/bin/deno,python3"));
+  assert(flags.includes("--allow-read=/c,/s,/opt/bot"), flags.join(" "));
+  assert(!flags.includes("--allow-env"), "the environment must stay scoped");
+  assert(flags.includes("--allow-run=python3"), flags.join(" "));
+  const windows = agentPermissionFlags(config, "C:/c/config.yaml", {
+    os: "windows",
+    collector: { run: ["powershell"], read: [], sys: [], env: [] },
+  });
+  assert(windows.includes("--allow-run=powershell,taskkill,python3"), windows.join(" "));
 });
 
 Deno.test("service definitions run the given command, restart it, and never loop on a config error", () => {
