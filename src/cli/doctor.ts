@@ -28,6 +28,8 @@ export interface CheckResult {
   detail: string;
   /** What to do when it failed. */
   hint?: string;
+  /** Passed, but with something the user should look at (shown with `!`). */
+  warning?: boolean;
 }
 
 /** Options of {@linkcode runDoctor}. */
@@ -50,10 +52,10 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   try {
     const loaded = await loadConfig(options.load);
     config = loaded.config;
-    const warn = loaded.warnings.length ? ` (${loaded.warnings.length} warning(s) above)` : "";
+    const warn = loaded.warnings.length ? ` (${loaded.warnings.length} warning(s) below)` : "";
     results.push({ name: "config", ok: true, detail: `${loaded.path} is valid${warn}` });
     for (const warning of loaded.warnings) {
-      results.push({ name: "config warning", ok: true, detail: warning });
+      results.push({ name: "config warning", ok: true, detail: warning, warning: true });
     }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -141,9 +143,12 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   return results;
 }
 
-/** Formats one result line: `✓ name: detail`, `✗ name: detail — hint`, `- name: detail`. */
+/**
+ * Formats one result line: `✓ name: detail`, `! name: detail` (passed with a warning),
+ * `✗ name: detail` and its hint, `- name: detail` (skipped).
+ */
 export function formatCheck(result: CheckResult): string {
-  const mark = result.ok === true ? "✓" : result.ok === false ? "✗" : "-";
+  const mark = result.ok === true ? (result.warning ? "!" : "✓") : result.ok === false ? "✗" : "-";
   const hint = result.ok === false && result.hint ? `\n    hint: ${result.hint}` : "";
   return redactSecrets(`${mark} ${result.name}: ${result.detail}${hint}`);
 }

@@ -7,6 +7,7 @@ import {
 } from "node:assert/strict";
 import { rewriteSeedFlags } from "../../src/cli/seed_flags.ts";
 import { agentPermissionFlags } from "../../src/cli/permissions.ts";
+import { formatCheck } from "../../src/cli/doctor.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";
 import {
   launchAgentPlist,
@@ -61,6 +62,21 @@ Deno.test("agentPermissionFlags() scopes every permission to what the config nam
   );
   assertEquals(flags[4], "--allow-sys=hostname,osRelease,loadavg");
   assertEquals(flags[5], "--allow-run=sh");
+});
+
+Deno.test("agentPermissionFlags() with the real collector reads only the agent's own paths", () => {
+  const config = AgentConfigSchema.parse({
+    api_key: KEY,
+    base_url: "https://cp.example",
+    state_dir: "/var/lib/agent",
+    log_file: "/var/log/agent/agent.log",
+  });
+  // The collector stats only the state dir's volume in Deno (its disks list comes through
+  // its sh helper), so no OS widens the read list beyond the config's own paths.
+  for (const os of ["linux", "darwin", "windows"] as const) {
+    const flags = agentPermissionFlags(config, "/etc/agent/config.yaml", { os });
+    assertEquals(flags[1], "--allow-read=/etc/agent,/var/lib/agent,/var/log/agent", os);
+  }
 });
 
 Deno.test("agentPermissionFlags() allows the trading program and keeps the environment scoped", () => {
@@ -256,4 +272,17 @@ Deno.test("formatStatus() shows each field with ages, and says when no agent ran
     formatStatus({ state_dir: "/s", running: false, pid: null, status: null }, now),
     /^no agent status in \/s yet; start one with: worker-agent run\n$/,
   );
+});
+
+Deno.test("formatCheck() marks passes, warnings, failures with their hint, and skips apart", () => {
+  assertEquals(formatCheck({ name: "DNS", ok: true, detail: "resolved" }), "✓ DNS: resolved");
+  assertEquals(
+    formatCheck({ name: "config warning", ok: true, detail: "unknown key", warning: true }),
+    "! config warning: unknown key",
+  );
+  assertEquals(
+    formatCheck({ name: "TCP", ok: false, detail: "refused", hint: "start it" }),
+    "✗ TCP: refused\n    hint: start it",
+  );
+  assertEquals(formatCheck({ name: "TLS", ok: null, detail: "skipped" }), "- TLS: skipped");
 });
