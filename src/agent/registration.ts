@@ -57,6 +57,7 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
   const backoff = new Backoff({ random: context.random, now: context.now });
   const authRetry = new AuthRetrySchedule();
   let authLogged = false;
+  let retryLogged = false;
   while (!signal.aborted) {
     session.setConnection(session.connection === "auth_failed" ? "auth_failed" : "registering");
     context.statusChanged();
@@ -114,7 +115,17 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
         const wait = "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined
           ? outcome.retryAfterMs
           : backoff.next();
-        logger.debug("registration failed, retrying", { reason: outcome.reason, wait_ms: wait });
+        // One line at the default level per streak (a TLS or DNS failure would otherwise be
+        // invisible without debug logging); every further try at debug.
+        if (!retryLogged) {
+          logger.warn("cannot register with the control plane; retrying", {
+            reason: outcome.reason,
+            wait_ms: wait,
+          });
+          retryLogged = true;
+        } else {
+          logger.debug("registration failed, retrying", { reason: outcome.reason, wait_ms: wait });
+        }
         session.setConnection("reconnecting", `register: ${outcome.reason}`);
         context.statusChanged();
         await abortableDelay(wait, signal);

@@ -139,7 +139,7 @@ export class WorkerClient {
         ? `request timed out after ${options.timeoutMs ?? this.#timeoutMs} ms`
         : options.signal?.aborted
         ? "request aborted"
-        : `network error: ${(error as Error).message}`;
+        : `network error: ${networkErrorText(error)}`;
       return { kind: "retry", reason };
     }
     const receivedAt = this.#now();
@@ -175,6 +175,20 @@ export class WorkerClient {
     if (typeof serverTime !== "number" || !Number.isFinite(serverTime)) return;
     this.#skewMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
   }
+}
+
+/**
+ * The message of a failed fetch with its causes: Deno's fetch throws `TypeError: fetch failed`
+ * and keeps the reason (refused, DNS, `invalid peer certificate: UnknownIssuer`) in `cause`.
+ */
+function networkErrorText(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 4; depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message !== "" && !parts.includes(message)) parts.push(message);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ") || "unknown error";
 }
 
 /** Whether `hostname` is a loopback host (`localhost`, 127.0.0.0/8, `::1`). */
