@@ -2,24 +2,34 @@
  * Cost of one full metrics sample on this machine (`deno task bench`).
  *
  * Measures, with 100 samples each: the raw ways of reading `/proc/net/dev` (direct read,
- * one `cat` per sample, the long-lived `sh` helper), then full samples with `/proc` read
- * directly (what `-A` allows) and through the helper (what scoped flags force), and finally
- * a full sample in a child process started with exactly the flags of
- * `collectorPermissions()`. Wall time is the median and p95 per sample; CPU is the mean per
- * sample over the run: the agent's own (`process.cpuUsage`), its exited children's (`cat`), and
- * the live helper's (both from `/proc`, 10 ms resolution, hence means over the whole run).
+ * one `cat` per sample, the long-lived `sh` helper), the two ways of sizing the mounts
+ * (`statfs` of each real mount point in Deno, which needs `--allow-read=/`, against one
+ * `stat -f` through the helper, which the collector does at most every 30 s), then full
+ * samples with `/proc` read directly (what `-A` allows) and through the helper (what scoped
+ * flags force), and finally a full sample in a child process started with exactly the flags
+ * of `collectorPermissions()` for a temporary disk path. Wall time is the median and p95 per
+ * sample; CPU is the mean per sample over the run: the agent's own (`process.cpuUsage`), its
+ * exited children's (`cat`), and the live helper's with its exited children (`stat -f`), both
+ * from `/proc` at 10 ms resolution, hence means over the whole run.
  *
  * @module
  */
 import process from "node:process";
 import { createCollector } from "../src/collector/mod.ts";
 import type { CollectorInput } from "../src/collector/collector.ts";
-import { createLinuxReader, type ProcMode } from "../src/collector/linux.ts";
+import {
+  createLinuxReader,
+  disksFromStatF,
+  disksRequest,
+  LINUX_PROC_HELPER_SCRIPT,
+  type ProcMode,
+} from "../src/collector/linux.ts";
+import { parseProcMounts, realMounts } from "../src/collector/parse_proc_mounts.ts";
+import { volumeUsage } from "../src/collector/statfs_disk.ts";
 import { collectorPermissionFlags } from "../src/collector/permissions.ts";
 import { runCommand } from "../src/collector/run_command.ts";
 import { SamplingCollector } from "../src/collector/sampling_collector.ts";
 import { ProbeProcess } from "../src/collector/probe_process.ts";
-import { LINUX_PROC_HELPER_SCRIPT } from "../src/collector/linux.ts";
 
 const N = 100;
 
@@ -58,13 +68,15 @@ function selfCpuMicros(): number {
   return usage.user + usage.system + children;
 }
 
-/** CPU milliseconds a process has used, from /proc/<pid>/stat (utime + stime, 100 Hz). */
+/** CPU milliseconds a process and its exited children (the helper's `stat -f`) have used,
+ * from /proc/<pid>/stat (utime + stime + cutime + cstime, 100 Hz). */
 function processCpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) *
+      10;
   } catch {
     return 0;
   }
@@ -103,6 +115,8 @@ async function fullSample(name: string, procMode: ProcMode, mountRefreshMs = 30_
   try {
     return await measure(name, () => collector.sample({ ...INPUT, seq: seq++ }), {
       helperPid: () => reader.proc.helper.pid,
+      // A disks refresh runs one `stat -f` inside the helper.
+      spawnsPerSample: mountRefreshMs === 0 ? 1 : 0,
     });
   } finally {
     await collector.close();
@@ -110,8 +124,8 @@ async function fullSample(name: string, procMode: ProcMode, mountRefreshMs = 30_
 }
 
 /** In the child started with the scoped flags: measure and print JSON. */
-async function childMain(): Promise<void> {
-  const collector = createCollector();
+async function childMain(diskPath: string): Promise<void> {
+  const collector = createCollector({ diskPath });
   let seq = 0;
   try {
     const row = await measure(
@@ -125,18 +139,26 @@ async function childMain(): Promise<void> {
 }
 
 async function scopedChild(): Promise<Row> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      ...collectorPermissionFlags(Deno.build.os),
-      new URL(import.meta.url).pathname,
-      "--child",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
+  // The agent passes its state dir as the disk path; a fresh temporary dir stands in for it.
+  const diskPath = await Deno.makeTempDir({ prefix: "ftl-bench-" });
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        ...collectorPermissionFlags(Deno.build.os, { diskPath }),
+        new URL(import.meta.url).pathname,
+        "--child",
+        diskPath,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+  } finally {
+    await Deno.remove(diskPath, { recursive: true });
+  }
   if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
   const row: Row = JSON.parse(new TextDecoder().decode(output.stdout).trim());
   row.name += " (own CPU only)";
@@ -186,13 +208,28 @@ async function main(): Promise<void> {
         { helperPid: () => helper.pid },
       ),
     );
+    const mounts = realMounts(parseProcMounts(await Deno.readTextFile("/proc/self/mounts")));
+    rows.push(
+      await measure(
+        `size ${mounts.length} real mount(s): statfs of each in Deno (needs --allow-read=/)`,
+        () => Promise.all(mounts.map((m) => volumeUsage(m.mount))),
+      ),
+    );
+    rows.push(
+      await measure(
+        `size ${mounts.length} real mount(s): one stat -f through the helper`,
+        async () =>
+          disksFromStatF(mounts, await helper.request(disksRequest(mounts.map((m) => m.mount)))),
+        { helperPid: () => helper.pid, spawnsPerSample: 1 },
+      ),
+    );
   } finally {
     await helper.close();
   }
   rows.push(await fullSample("full sample, /proc read directly (-A)", "direct"));
   rows.push(await fullSample("full sample, /proc through the helper (scoped flags)", "helper"));
   rows.push(
-    await fullSample("full sample, helper, mount list re-read every sample", "helper", 0),
+    await fullSample("full sample, helper, disks list refreshed every sample", "helper", 0),
   );
   rows.push(await scopedChild());
   const cpus = (await import("node:os")).default.cpus();
@@ -205,5 +242,5 @@ async function main(): Promise<void> {
   console.log(table(rows));
 }
 
-if (Deno.args.includes("--child")) await childMain();
+if (Deno.args[0] === "--child") await childMain(Deno.args[1] ?? "/");
 else await main();

@@ -2,8 +2,9 @@
  * macOS implementation. Deno has no source for network counters or page-accurate memory
  * figures on macOS (its `systemMemoryInfo` assumes 4 KiB pages, Apple silicon uses 16 KiB),
  * so one long-lived `sh` helper runs `vm_stat`, `sysctl` and `netstat -ibn` per sample (one
- * pipe round trip), and `df -k -P` with `mount` when the mount list is refreshed. Load
- * average comes from Deno, and `disk_*` from `statfs` of the disk path.
+ * pipe round trip), and `df -k -P` with `mount` when the `disks` list is refreshed (at most
+ * every 30 s; cached in between). Load average comes from Deno, and `disk_*` from `statfs` of
+ * the disk path, the only path Deno needs to read (the agent's state dir).
  *
  * @module
  */
@@ -40,13 +41,14 @@ export const DARWIN_HELPER_SCRIPT = [
 
 /** Options of {@linkcode createDarwinReader}. */
 export interface DarwinReaderOptions {
-  /** `disk_*` report the volume holding this path; "/" means the Data volume. @default {"/"} */
+  /** `disk_*` report the volume holding this path (Deno needs read access to it); "/" means
+   * the Data volume. @default {"/"} */
   diskPath?: string;
   /** Where probe failures are logged (once each). */
   logger?: Logger;
   /** Clock for the mount-list refresh. @default {Date.now} */
   now?: () => number;
-  /** Re-read the mount list this often. @default {30000} */
+  /** Re-read the `disks` list (mounts and sizes) at most this often. @default {30000} */
   mountRefreshMs?: number;
   /** Deadline of one helper answer. @default {3000} */
   timeoutMs?: number;
@@ -82,7 +84,7 @@ export function createDarwinReader(options: DarwinReaderOptions = {}): SystemRea
     timeoutMs: options.timeoutMs ?? 3000,
   });
   const diskPath = options.diskPath ?? "/";
-  let disks: { list: DiskReading[]; at: number } | undefined;
+  let diskCache: { list: DiskReading[] | null; at: number } | undefined;
 
   async function mainDisk() {
     if (diskPath === "/") {
@@ -107,19 +109,21 @@ export function createDarwinReader(options: DarwinReaderOptions = {}): SystemRea
         ? null
         : await health.run("network", () =>
           parseNetstatIbn(netstat).filter((row) => !isLoopbackName(row.iface)));
-      if (!disks || now() - disks.at >= refreshMs) {
+      // The disks list is refreshed at most every refreshMs, a failed try too (so a hung
+      // network mount cannot stall every sample); between refreshes it is served from cache.
+      if (!diskCache || now() - diskCache.at >= refreshMs) {
         const list = await health.run("disks", async () => {
           const [df = "", mount = ""] = splitSections(await helper.request("disks", signal));
           return parseDarwinDf(df, parseDarwinMount(mount));
         });
-        if (list) disks = { list, at: now() };
+        diskCache = signal?.aborted ? undefined : { list, at: now() };
       }
       const [loadAvg, disk] = await Promise.all([
         health.run("loadavg", () => Deno.loadavg() as [number, number, number]),
         health.run("disk", mainDisk),
       ]);
       signal?.throwIfAborted();
-      return { memory, loadAvg, disks: disks?.list ?? null, mainDisk: disk, net };
+      return { memory, loadAvg, disks: diskCache?.list ?? null, mainDisk: disk, net };
     },
     close: () => helper.close(),
   };

@@ -25,11 +25,12 @@ import { createWindowsReader } from "./windows.ts";
 export type { Collector, CollectorInput } from "./collector.ts";
 export { SamplingCollector } from "./sampling_collector.ts";
 export { collectorPermissionFlags, collectorPermissions } from "./permissions.ts";
-export type { CollectorPermissions } from "./permissions.ts";
+export type { CollectorPermissionOptions, CollectorPermissions } from "./permissions.ts";
 
 /** Options of {@linkcode createCollector}. */
 export interface CreateCollectorOptions {
-  /** `disk_*` report the volume holding this path (the agent passes its state dir).
+  /** `disk_*` report the volume holding this path (the agent passes its state dir). On Linux
+   * and macOS Deno stats it, so the process needs read access to it (and to nothing else).
    * @default {"/"} (the system drive on Windows) */
   diskPath?: string;
   /** Where probe failures are logged, once each. */

@@ -16,29 +16,46 @@ export interface CollectorPermissions {
   env: string[];
 }
 
+/** Options of {@linkcode collectorPermissions}. */
+export interface CollectorPermissionOptions {
+  /**
+   * The collector's `diskPath` (the agent passes its state dir, which its own flags already
+   * let it read). Linux and macOS read it for `statfs`; leave it out where the caller grants
+   * it anyway. A `diskPath` of `/` would grant every file, so the agent never passes it.
+   */
+  diskPath?: string;
+}
+
 /**
  * What the collector needs on `os`.
  *
- * Linux and macOS need read access to "/" because `statfs` of each mount point requires
- * read access to it, and Deno grants a path only with everything beneath it; `/proc` stays
- * closed to Deno under these flags and is read by the `sh` helper instead.
+ * Read access is limited to `diskPath`: Deno's `statfs` needs read access to the path it is
+ * given (and Deno grants a path with everything beneath it), so Deno stats only the volume of
+ * `diskPath`. The per-mount `disks` list, `/proc` on Linux, and the macOS tools all come from
+ * the long-lived `sh` helper, which Deno's read permissions do not cover; `/proc` stays closed
+ * to Deno under these flags.
  *
  * @example
  * ```ts
- * const p = collectorPermissions(Deno.build.os);
+ * const p = collectorPermissions(Deno.build.os, { diskPath: "/var/lib/worker-agent" });
  * const flags = Object.entries(p).filter(([, v]) => v.length).map(([k, v]) => `--allow-${k}=${v.join(",")}`);
  * ```
  */
-export function collectorPermissions(os: typeof Deno.build.os): CollectorPermissions {
+export function collectorPermissions(
+  os: typeof Deno.build.os,
+  options: CollectorPermissionOptions = {},
+): CollectorPermissions {
+  const read = options.diskPath !== undefined && options.diskPath !== "" ? [options.diskPath] : [];
   switch (os) {
     case "windows":
+      // The system drive's figures come from the PowerShell helper: no statfs in Deno.
       return { run: ["powershell", "nvidia-smi"], read: [], sys: ["cpus"], env: [] };
     case "darwin":
-      return { run: ["sh"], read: ["/"], sys: ["cpus", "loadavg", "statfs"], env: [] };
+      return { run: ["sh"], read, sys: ["cpus", "loadavg", "statfs"], env: [] };
     default:
       return {
         run: ["sh", "nvidia-smi"],
-        read: ["/"],
+        read,
         sys: ["cpus", "systemMemoryInfo", "loadavg", "statfs"],
         env: [],
       };
@@ -46,8 +63,11 @@ export function collectorPermissions(os: typeof Deno.build.os): CollectorPermiss
 }
 
 /** The permissions as Deno command-line flags (`--allow-run=sh,nvidia-smi`, …). */
-export function collectorPermissionFlags(os: typeof Deno.build.os): string[] {
-  return Object.entries(collectorPermissions(os))
+export function collectorPermissionFlags(
+  os: typeof Deno.build.os,
+  options: CollectorPermissionOptions = {},
+): string[] {
+  return Object.entries(collectorPermissions(os, options))
     .filter(([, values]) => values.length > 0)
     .map(([kind, values]) => `--allow-${kind}=${values.join(",")}`);
 }

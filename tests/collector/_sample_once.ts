@@ -1,6 +1,8 @@
 /**
- * Prints one full sample (the second, so rates and CPU have a baseline) as JSON. Run by the
- * scoped-permission test and the benchmark under the flags of `collectorPermissions`.
+ * Prints one full sample (the second, so rates and CPU have a baseline) as JSON on the first
+ * line, and on the second what this process may read: whether Deno grants read access to `/`
+ * and whether reading a file outside the disk path (`Deno.args[1]`) is refused. Run by the
+ * scoped-permission test under the flags of `collectorPermissions`.
  */
 import { createCollector } from "../../src/collector/mod.ts";
 
@@ -15,5 +17,14 @@ const input = {
 await collector.sample(input);
 await new Promise((resolve) => setTimeout(resolve, 100));
 const sample = await collector.sample({ ...input, seq: 1 });
-console.log(JSON.stringify(sample));
 await collector.close();
+console.log(JSON.stringify(sample));
+
+let outsideRead: "refused" | "allowed" | string = "allowed";
+try {
+  await Deno.readTextFile(Deno.args[1] ?? "/etc/hostname");
+} catch (error) {
+  outsideRead = error instanceof Deno.errors.NotCapable ? "refused" : String(error);
+}
+const root = Deno.permissions.querySync({ name: "read", path: "/" }).state;
+console.log(JSON.stringify({ root, outsideRead }));

@@ -198,31 +198,63 @@ Deno.test({
   name: "live: a sample taken under the scoped permission flags is complete and valid",
   ignore: !linux,
   async fn() {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        ...collectorPermissionFlags("linux"),
-        new URL("./_sample_once.ts", import.meta.url).pathname,
-        "/",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert(output.success, stderr);
-    const sample: Sample = JSON.parse(new TextDecoder().decode(output.stdout));
-    const parsed = SampleSchema.safeParse(sample);
-    assert(parsed.success, JSON.stringify(parsed.error?.issues));
-    // /proc is closed to Deno under these flags: these come through the sh helper.
-    assert(sample.net.length > 0, "network counters under scoped flags");
-    assert(sample.disks.some((d) => d.mount === "/"), "disks under scoped flags");
-    for (
-      const field of ["cpu_percent", "memory_used_mb", "disk_used_gb", "network_recv_mb"] as const
-    ) {
-      assert(sample[field] !== null, `${field} under scoped flags`);
+    const stateDir = await Deno.makeTempDir({ prefix: "ftl-scoped-" });
+    const outside = await Deno.makeTempFile({ prefix: "ftl-outside-" });
+    try {
+      const flags = collectorPermissionFlags("linux", { diskPath: stateDir });
+      // Least privilege: the only readable path is the disk path, never the whole tree.
+      const reads = flags.filter((f) => f.startsWith("--allow-read"));
+      assertEquals(reads, [`--allow-read=${stateDir}`]);
+      assert(!flags.includes("--allow-read=/") && !flags.includes("--allow-read"), flags.join(" "));
+      assert(
+        !collectorPermissionFlags("linux").some((f) => f.startsWith("--allow-read")),
+        "no read flag at all without a disk path",
+      );
+      const before = await df();
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          ...flags,
+          new URL("./_sample_once.ts", import.meta.url).pathname,
+          stateDir,
+          outside,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const after = await df();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert(output.success, stderr);
+      const [sampleLine = "", accessLine = ""] = new TextDecoder().decode(output.stdout).trim()
+        .split("\n");
+      const sample: Sample = JSON.parse(sampleLine);
+      const parsed = SampleSchema.safeParse(sample);
+      assert(parsed.success, JSON.stringify(parsed.error?.issues));
+      // The child could not read outside its disk path, and `/` was not granted.
+      assertEquals(JSON.parse(accessLine), { root: "prompt", outsideRead: "refused" });
+      // /proc and the mount points are closed to Deno under these flags: net and disks come
+      // through the sh helper, disk_* from statfs of the (readable) disk path.
+      assert(sample.net.length > 0, "network counters under scoped flags");
+      const root = sample.disks.find((d) => d.mount === "/");
+      assert(root, "disks under scoped flags");
+      assert(within(root.total_bytes, before.total, before.total, 0.01), `/ ${root.total_bytes}`);
+      const low = Math.min(before.used, after.used);
+      const high = Math.max(before.used, after.used);
+      assert(
+        within(root.used_bytes, low, high, 0.01),
+        `/ used ${root.used_bytes} vs ${low}..${high}`,
+      );
+      for (
+        const field of ["cpu_percent", "memory_used_mb", "disk_used_gb", "network_recv_mb"] as const
+      ) {
+        assert(sample[field] !== null, `${field} under scoped flags`);
+      }
+      assert(!/probe failed/.test(stderr), stderr);
+    } finally {
+      await Deno.remove(stateDir, { recursive: true });
+      await Deno.remove(outside);
     }
-    assert(!/probe failed/.test(stderr), stderr);
   },
 });
