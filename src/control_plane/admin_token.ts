@@ -27,8 +27,13 @@ export async function resolveAdminToken(
   }
   const token = `adm_${toHex(crypto.getRandomValues(new Uint8Array(24)))}`;
   const tmp = `${path}.tmp-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`;
-  await Deno.writeTextFile(tmp, `${token}\n`, { mode: 0o600, createNew: true });
-  await Deno.chmod(tmp, 0o600).catch(() => {}); // mode is ignored on Windows
-  await Deno.rename(tmp, path);
+  try {
+    await Deno.writeTextFile(tmp, `${token}\n`, { mode: 0o600, createNew: true });
+    await Deno.chmod(tmp, 0o600).catch(() => {}); // mode is ignored on Windows
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {}); // e.g. a full disk left an empty file
+    throw error;
+  }
   return { token, source: "generated" };
 }

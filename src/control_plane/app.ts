@@ -284,7 +284,15 @@ export function createApp(
         field: "Upgrade",
       });
     }
-    return sessions.accept(c.req.raw, { workerId, keyId: key.id });
+    try {
+      return sessions.accept(c.req.raw, { workerId, keyId: key.id });
+    } catch (error) {
+      // Deno refuses a malformed handshake (no Connection: Upgrade, no Sec-WebSocket-Key…).
+      if (!(error instanceof TypeError)) throw error;
+      throw new HttpError(400, "invalid_request", `(handshake): ${error.message}`, {
+        field: "(handshake)",
+      });
+    }
   });
 
   // ---- admin API (interfaces.md section 3) ----
@@ -418,6 +426,11 @@ export function errorResponse(
 ): Response {
   const known = error instanceof HttpError
     ? error
+    : isDatabaseBusy(error)
+    ? new HttpError(503, "internal", "The database is busy; retry shortly", {
+      headers: { "Retry-After": "1" },
+      cause: error,
+    })
     : new HttpError(500, "internal", "Internal error", { cause: error });
   if (!(error instanceof HttpError)) {
     options.logger.error("unhandled error", {
@@ -430,6 +443,13 @@ export function errorResponse(
     status: known.status,
     headers: { "Content-Type": "application/json", ...known.headers },
   });
+}
+
+/** Whether `error` is SQLite's "database is locked/busy" after `busy_timeout` ran out. */
+export function isDatabaseBusy(error: unknown): boolean {
+  return error instanceof Error &&
+    (error as { code?: unknown }).code === "ERR_SQLITE_ERROR" &&
+    /\bdatabase (table )?is (locked|busy)\b/i.test(error.message);
 }
 
 function readValidated<S extends z.ZodType>(schema: S, text: string): z.infer<S> {

@@ -32,14 +32,17 @@ export class CommandDelivery {
 
   /**
    * Up to `limit` commands of `workerId` that are due, signed now and recorded as
-   * delivered. Returns an empty list when the worker or its key is gone.
+   * delivered. Returns an empty list when the worker or its key is gone, or the worker is
+   * draining or offline.
    */
   async take(workerId: string, limit: number): Promise<Command[]> {
     const { commands, workers, keys, mode, ackTimeoutMs, now } = this.#options;
     const due = commands.deliverable(workerId, ackTimeoutMs, limit);
     if (due.length === 0) return [];
     const worker = workers.get(workerId);
-    const key = worker ? keys.get(worker.key_id) : undefined;
+    // Workers reporting draining or offline get no commands, over any channel.
+    if (!worker || worker.status === "draining" || worker.status === "offline") return [];
+    const key = keys.get(worker.key_id);
     if (!key || !key.active) return [];
     const out: Command[] = [];
     for (const command of due) {

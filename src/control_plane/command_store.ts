@@ -131,7 +131,7 @@ export class CommandStore {
       `SELECT * FROM commands
        WHERE worker_id = ? AND deliver_until > ?
          AND (status = 'pending' OR (status = 'delivered' AND last_delivery_at <= ?))
-       ORDER BY created_at, id LIMIT ?`,
+       ORDER BY created_at, rowid LIMIT ?`,
     ).all(workerId, now, now - ackTimeoutMs, limit) as unknown as CommandRow[];
     return rows.map(toView);
   }
@@ -199,7 +199,7 @@ export class CommandStore {
       args.push(options.status);
     }
     const sql = `SELECT * FROM commands ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY created_at DESC, id LIMIT ?`;
+      ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     const rows = this.#db.prepare(sql).all(...args, options.limit) as unknown as CommandRow[];
     return rows.map(toView);
   }

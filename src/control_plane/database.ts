@@ -76,7 +76,12 @@ export const MIGRATIONS: readonly string[] = [
  * migration it has not seen yet, each in its own transaction.
  */
 export function openDatabase(path: string): DatabaseSync {
-  const db = new DatabaseSync(path);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (error) {
+    throw naming(error, path);
+  }
   try {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
@@ -85,9 +90,16 @@ export function openDatabase(path: string): DatabaseSync {
     migrate(db);
   } catch (error) {
     db.close();
-    throw error;
+    // SQLite's own messages ("file is not a database", "database or disk is full") do not
+    // say which file; a startup failure must.
+    throw error instanceof RangeError ? error : naming(error, path);
   }
   return db;
+}
+
+function naming(error: unknown, path: string): unknown {
+  if (!(error instanceof Error) || error.message.includes(path)) return error;
+  return new Error(`${error.message}: ${path}`, { cause: error });
 }
 
 /** The schema version recorded in `db` (0 for an empty database). */

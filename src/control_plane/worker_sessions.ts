@@ -111,7 +111,14 @@ export class WorkerSessions {
       log.info("session open");
       void this.push(auth.workerId);
     };
-    socket.onmessage = (event) => this.#onMessage(session, event, log);
+    socket.onmessage = (event) => {
+      // An exception here would be uncaught and end the process: log it, keep the session.
+      try {
+        this.#onMessage(session, event, log);
+      } catch (error) {
+        log.error("frame handling failed", { error: String(error) });
+      }
+    };
     socket.onclose = (event) => {
       // Deno reports an abnormal close (no close frame) as code 0.
       log.info("session closed", { code: event.code || 1006 });
