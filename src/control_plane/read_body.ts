@@ -18,7 +18,13 @@ export async function readBodyText(
   let total = 0;
   try {
     while (true) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((cause) => {
+        // The client hung up mid-body (or sent a broken chunked body): its fault, not ours.
+        throw new HttpError(400, "invalid_request", "(body): could not be read to the end", {
+          field: "(body)",
+          cause,
+        });
+      });
       if (done) break;
       total += value.byteLength;
       if (total > limit) {

@@ -66,7 +66,11 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
     });
   } catch (error) {
     db.close();
-    throw error;
+    // "Address already in use" alone does not say which address.
+    const where = `${hostname}:${options.port ?? 8080}`;
+    throw new Error(`cannot listen on ${where}: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
   }
   const port = await bound.promise;
   const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;

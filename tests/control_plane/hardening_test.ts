@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { DatabaseSync } from "node:sqlite";
 import { Paths } from "../../src/protocol/mod.ts";
 import { DATABASE_FILE, openDatabase } from "../../src/control_plane/database.ts";
+import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { registerBody } from "./_fixtures.ts";
 import { type TestPlane, testPlane } from "./_fixtures.ts";
@@ -274,4 +275,102 @@ Deno.test("startup on a full or read-only data dir exits 1 with a clear line and
       }
     },
   });
+});
+
+Deno.test("a client that hangs up mid-body is a client error, not an unhandled server error", async () => {
+  await using cp = await startControlPlane({ args: ["--rate-limit", "0"] });
+  const client = new ProtocolClient(cp.baseUrl, await cp.createKey());
+  await client.register();
+  const path = Paths.heartbeat(client.workerId);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: cp.port });
+  await conn.write(
+    new TextEncoder().encode(
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${client.key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"st`,
+    ),
+  );
+  conn.close();
+  const line = await waitFor(
+    () => cp.output().split("\n").find((l) => l.includes(" request ") && l.includes(path)),
+    { message: "the request's log line" },
+  );
+  assert(line.includes("status=400"), line);
+  assert(!cp.output().includes("unhandled error"), cp.output());
+  assertEquals((await client.heartbeat()).ok, true, "the server carries on");
+});
+
+Deno.test("a port in use exits 1 with one line naming the address", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ftl-cp-port-" });
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...PERMS, MAIN, "--port", String(port), "--data-dir", dir],
+      env: { FTL_ADMIN_TOKEN: "adm_given_token_0123456789" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 1, stderr);
+    assertEquals(stderr.trim().split("\n").length, 1, stderr);
+    assert(stderr.includes(`127.0.0.1:${port}`), stderr);
+  } finally {
+    taken.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("garbage frames and acks of unknown or foreign commands change nothing and keep the session", async () => {
+  await using s = servedPlane();
+  const a = await s.plane.registerWorker();
+  const b = await s.plane.registerWorker();
+  const foreign = await createCommand(s.plane, a.workerId);
+  await s.plane.call(Paths.heartbeat(a.workerId), { key: a.key, json: {} }); // delivered to A
+  const client = new ProtocolClient(s.baseUrl, b.key);
+  client.workerId = b.workerId;
+  const channel = await client.connect();
+  await channel.next("welcome");
+  for (
+    const frame of [
+      "not json",
+      "null",
+      "[1,2]",
+      JSON.stringify({ type: "ack" }),
+      JSON.stringify({ type: "ack", command_id: 5 }),
+      JSON.stringify({ type: "ack", command_id: "no-such-command" }),
+      JSON.stringify({ type: "ack", command_id: foreign }),
+      JSON.stringify({ type: "ack", command_id: "' OR 1=1 --" }),
+      JSON.stringify({ type: "nonsense" }),
+    ]
+  ) channel.socket.send(frame);
+  channel.socket.send(new Uint8Array([0, 1, 2, 3]));
+  channel.send({ type: "ping", ts: 9 });
+  assertEquals((await channel.next("pong")).ts, 9, "the session survived");
+  const command = await commandOf(s.plane, foreign);
+  assertEquals(command.status, "delivered", "another worker's ack changes nothing");
+  assertEquals(command.acked_at, null);
+  assertEquals(s.plane.cp.sessions.has(b.workerId), true);
+  await channel.close();
+});
+
+Deno.test("SQL in query and path parameters is data, never SQL", async () => {
+  using plane = testPlane();
+  const { workerId } = await plane.registerWorker();
+  await createCommand(plane, workerId);
+  const evil = encodeURIComponent("' OR '1'='1");
+  const listed = await (await plane.admin(`/api/workers/commands?worker_id=${evil}`)).json();
+  assertEquals(listed.commands, []);
+  const worker = await plane.admin(`/api/workers/${evil}`);
+  assertEquals(worker.status, 404);
+  assertEquals((await worker.json()).code, "not_found");
+  const metrics = await plane.admin(`/api/workers/${workerId}/metrics?since=0%20OR%201=1`);
+  assertEquals(metrics.status, 400);
+  assertEquals((await metrics.json()).code, "invalid_request");
+  assertEquals(
+    (await (await plane.admin(`/api/workers/commands?worker_id=${workerId}`)).json()).commands
+      .length,
+    1,
+    "the table is intact",
+  );
 });
