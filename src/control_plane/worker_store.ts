@@ -2,6 +2,10 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "./_deps.ts";
 import { parseColumn } from "./_json.ts";
+import { HttpError } from "./http_error.ts";
+
+/** Largest stored metadata (JSON bytes); heartbeats merge into it, so it must be capped. */
+export const MAX_METADATA_BYTES = 64 * 1024;
 
 /** A worker as the admin API shows it. */
 export interface WorkerView {
@@ -61,7 +65,7 @@ export class WorkerStore {
     const existing = this.#db.prepare("SELECT worker_id FROM workers WHERE key_id = ?").get(
       keyId,
     ) as { worker_id: string } | undefined;
-    const metadata = JSON.stringify(request.metadata ?? {});
+    const metadata = cappedMetadata(request.metadata ?? {});
     const capabilities = JSON.stringify(request.capabilities ?? []);
     const maxConcurrency = request.max_concurrency ?? 1;
     if (existing) {
@@ -105,10 +109,10 @@ export class WorkerStore {
   heartbeat(workerId: string, request: HeartbeatRequest): WorkerView | undefined {
     const current = this.#row(workerId);
     if (!current) return undefined;
-    const metadata = {
+    const metadata = cappedMetadata({
       ...parseColumn<Record<string, unknown>>(current.metadata, {}),
       ...request.metadata,
-    };
+    });
     this.#db.prepare(
       `UPDATE workers SET status = ?, current_load = ?, last_metrics = COALESCE(?, last_metrics),
          metadata = ?, last_heartbeat = ? WHERE worker_id = ?`,
@@ -116,7 +120,7 @@ export class WorkerStore {
       request.status ?? "online",
       request.current_load ?? current.current_load,
       request.metrics ? JSON.stringify(request.metrics) : null,
-      JSON.stringify(metadata),
+      metadata,
       this.#now(),
       workerId,
     );
@@ -180,6 +184,19 @@ export class WorkerStore {
       | WorkerRow
       | undefined;
   }
+}
+
+function cappedMetadata(metadata: Record<string, unknown>): string {
+  const text = JSON.stringify(metadata);
+  if (new TextEncoder().encode(text).byteLength > MAX_METADATA_BYTES) {
+    throw new HttpError(
+      400,
+      "invalid_request",
+      `metadata: more than ${MAX_METADATA_BYTES} bytes of JSON (heartbeats merge into the stored metadata)`,
+      { field: "metadata" },
+    );
+  }
+  return text;
 }
 
 function toView(row: WorkerRow): WorkerView {

@@ -374,3 +374,29 @@ Deno.test("SQL in query and path parameters is data, never SQL", async () => {
     "the table is intact",
   );
 });
+
+Deno.test("heartbeat metadata cannot grow a worker's row without bound", async () => {
+  using plane = testPlane({ rateLimitPerSecond: 0 });
+  const { key, workerId } = await plane.registerWorker();
+  const statuses: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    // Each heartbeat adds a new 16 KiB member; merged, they would reach 320 KiB.
+    const res = await plane.call(Paths.heartbeat(workerId), {
+      key,
+      json: { metadata: { [`k${i}`]: "x".repeat(16 * 1024) } },
+    });
+    const body = await res.json();
+    statuses.push(res.status);
+    if (res.status !== 200) {
+      assertEquals(body.code, "invalid_request");
+      assert(body.error.startsWith("metadata:"), body.error);
+    }
+  }
+  assert(statuses.includes(400), `some heartbeat is refused: ${statuses}`);
+  assertEquals(statuses.slice(0, 3), [200, 200, 200], "ordinary metadata is fine");
+  const row = plane.db.prepare("SELECT length(metadata) AS n FROM workers WHERE worker_id = ?")
+    .get(workerId) as { n: number };
+  assert(row.n <= 64 * 1024, `stored metadata is ${row.n} bytes`);
+  const ok = await plane.call(Paths.heartbeat(workerId), { key, json: { status: "online" } });
+  assertEquals(ok.status, 200, "heartbeats without new metadata still work");
+});
