@@ -39,12 +39,16 @@ interface Session {
   missedPongs: number;
   /** Serialises pushes so a tick and a new command do not interleave. */
   pushing: Promise<void>;
+  /** Set when the session was kicked before it opened; it is closed on open. */
+  kicked?: { code: number; reason: string };
 }
 
 /** Live WebSocket sessions, at most one per worker. */
 export class WorkerSessions {
   #options: WorkerSessionsOptions;
   #sessions = new Map<string, Session>();
+  /** Accepted upgrades whose socket has not opened yet. */
+  #opening = new Set<Session>();
   #nextId = 1;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #frames: RateLimiter;
@@ -85,7 +89,14 @@ export class WorkerSessions {
       pushing: Promise.resolve(),
     };
     const log = this.#options.logger.child({ worker_id: auth.workerId, session: session.id });
+    this.#opening.add(session);
     socket.onopen = () => {
+      this.#opening.delete(session);
+      if (session.kicked) {
+        // Its key was revoked or its worker deleted between the upgrade and now.
+        closeQuietly(socket, session.kicked.code, session.kicked.reason);
+        return;
+      }
       if (this.#closing) {
         this.#send(session, {
           type: "disconnect",
@@ -122,6 +133,7 @@ export class WorkerSessions {
     socket.onclose = (event) => {
       // Deno reports an abnormal close (no close frame) as code 0.
       log.info("session closed", { code: event.code || 1006 });
+      this.#opening.delete(session);
       this.#forget(session);
     };
     socket.onerror = () => {};
@@ -157,6 +169,9 @@ export class WorkerSessions {
 
   /** Closes the session of `workerId` (e.g. its key was revoked or it was deleted). */
   kick(workerId: string, code: number, reason: string): void {
+    for (const opening of this.#opening) {
+      if (opening.workerId === workerId) opening.kicked = { code, reason };
+    }
     const session = this.#sessions.get(workerId);
     if (!session) return;
     this.#forget(session);
@@ -165,6 +180,11 @@ export class WorkerSessions {
 
   /** Closes the sessions bound to `keyId` (the key was revoked). */
   kickKey(keyId: string): void {
+    for (const opening of this.#opening) {
+      if (opening.keyId === keyId) {
+        opening.kicked = { code: CloseCode.unauthorized, reason: "key revoked" };
+      }
+    }
     for (const session of [...this.#sessions.values()]) {
       if (session.keyId === keyId) {
         this.kick(session.workerId, CloseCode.unauthorized, "key revoked");
@@ -250,7 +270,9 @@ export class WorkerSessions {
           this.#options.logger.info("session dead (no pong), closing", {
             worker_id: session.workerId,
           });
-          this.kick(session.workerId, CloseCode.goingAway, "no pong");
+          // Only this session: a newer one of the same worker may be opening right now.
+          this.#forget(session);
+          closeQuietly(session.socket, CloseCode.goingAway, "no pong");
           continue;
         }
         session.missedPongs++;

@@ -400,3 +400,46 @@ Deno.test("heartbeat metadata cannot grow a worker's row without bound", async (
   const ok = await plane.call(Paths.heartbeat(workerId), { key, json: { status: "online" } });
   assertEquals(ok.status, 200, "heartbeats without new metadata still work");
 });
+
+Deno.test("a key revoked or a worker deleted while its WebSocket is still opening closes that session too", async (t) => {
+  for (const [what, code] of [["revoke", 4001], ["delete", 1000]] as const) {
+    await t.step(what, async () => {
+      const plane = testPlane({ rateLimitPerSecond: 0 });
+      const { key, keyId, workerId } = await plane.registerWorker();
+      // Revoke/delete after the 101 is made but before the socket opens.
+      const server = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+        async (request, info) => {
+          const response = await plane.cp.fetch(request, {
+            remoteAddr: info.remoteAddr.hostname,
+          });
+          if (response.status === 101) {
+            const res = what === "revoke"
+              ? await plane.admin(`/api/admin/keys/${keyId}/revoke`, { method: "POST" })
+              : await plane.admin(`/api/workers/${workerId}`, { method: "DELETE" });
+            assertEquals(res.status, 200);
+          }
+          return response;
+        },
+      );
+      try {
+        const client = new ProtocolClient(`http://127.0.0.1:${server.addr.port}`, key);
+        client.workerId = workerId;
+        const channel = await client.connect();
+        const closed = await Promise.race([
+          channel.closed,
+          waitFor(() => plane.cp.sessions.has(workerId) ? "registered" : undefined, {
+            message: "the session",
+          }).catch(() => "neither"),
+        ]);
+        if (typeof closed === "string") await channel.close();
+        assertEquals(typeof closed === "string" ? closed : closed.code, code);
+        assertEquals(plane.cp.sessions.has(workerId), false);
+      } finally {
+        await plane.cp.drain(AbortSignal.timeout(2000));
+        await server.shutdown();
+        plane[Symbol.dispose]();
+      }
+    });
+  }
+});
