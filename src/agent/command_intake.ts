@@ -89,7 +89,16 @@ export class CommandIntake {
     });
     if (verdict.accept) {
       const command = verdict.command;
-      await this.#options.seen.add(command.id);
+      try {
+        await this.#options.seen.add(command.id);
+      } catch (error) {
+        // Without a durable id the command could run twice: do not run it, do not ack it.
+        logger.error("command id could not be persisted; not running it (the server resends)", {
+          command_id: command.id,
+          error: String(error),
+        });
+        return "deferred";
+      }
       logger.info("command accepted", { command_id: command.id, type: command.command_type, via });
       const run: Promise<void> = this.#options.execute(command)
         .then((result) => this.#options.deliver(result))
@@ -115,23 +124,30 @@ export class CommandIntake {
       via,
     });
     if (id === undefined) return "unidentified";
-    if (verdict.code === "bad_signature") {
-      // Report it once per run; the id is not authenticated, so it is not persisted.
-      if (this.#refusedBadSignature.has(id)) return "refused";
-      this.#refusedBadSignature.add(id);
-    } else {
-      await this.#options.seen.add(id);
-    }
+    const badSignature = verdict.code === "bad_signature";
+    // A bad signature is reported once per run; the id is not authenticated, so not persisted.
+    if (badSignature && this.#refusedBadSignature.has(id)) return "refused";
     const now = this.#now();
-    await this.#options.deliver({
-      command_id: id,
-      status: "failed",
-      error: verdict.reason.slice(0, 1000),
-      error_code: verdict.code,
-      started_at: now,
-      finished_at: now,
-      timestamp: Math.floor(now / 1000),
-    });
+    try {
+      // The result first: an id marked seen without a stored refusal would never get one.
+      await this.#options.deliver({
+        command_id: id,
+        status: "failed",
+        error: verdict.reason.slice(0, 1000),
+        error_code: verdict.code,
+        started_at: now,
+        finished_at: now,
+        timestamp: Math.floor(now / 1000),
+      });
+      if (badSignature) this.#refusedBadSignature.add(id);
+      else await this.#options.seen.add(id);
+    } catch (error) {
+      logger.error("command refusal could not be stored; not acking it (the server resends)", {
+        command_id: id,
+        error: String(error),
+      });
+      return "deferred";
+    }
     return "refused";
   }
 }

@@ -7,7 +7,8 @@ import { Wake } from "./_wake.ts";
 export const RESULT_OUTBOX_DIR = "outbox/results";
 
 interface Entry {
-  file: string;
+  /** Undefined for a result that could not be written (it is kept in memory only). */
+  file: string | undefined;
   result: CommandResult;
 }
 
@@ -59,10 +60,20 @@ export class ResultOutbox {
     return this.#entries[0]?.result;
   }
 
-  /** Stores `result` durably, then wakes the sender. */
+  /**
+   * Stores `result` durably, then wakes the sender. When the write fails (a full disk, say)
+   * it rejects, but the result is still queued in memory, so it is delivered unless the
+   * agent stops first.
+   */
   async add(result: CommandResult): Promise<void> {
     const file = `${String(this.#counter++).padStart(16, "0")}.json`;
-    await writeFileAtomic(`${this.#dir}/${file}`, JSON.stringify(result));
+    try {
+      await writeFileAtomic(`${this.#dir}/${file}`, JSON.stringify(result));
+    } catch (error) {
+      this.#entries.push({ file: undefined, result });
+      this.wake.notify();
+      throw error;
+    }
     this.#entries.push({ file, result });
     this.wake.notify();
   }
@@ -70,6 +81,8 @@ export class ResultOutbox {
   /** Removes the oldest result (after the server acknowledged it). */
   async removeOldest(): Promise<void> {
     const entry = this.#entries.shift();
-    if (entry) await Deno.remove(`${this.#dir}/${entry.file}`).catch(() => {});
+    if (entry?.file !== undefined) {
+      await Deno.remove(`${this.#dir}/${entry.file}`).catch(() => {});
+    }
   }
 }

@@ -130,12 +130,25 @@ export class SampleSpool {
       this.#bytes -= oldest.bytes;
       await Deno.remove(this.#file(oldest.seq)).catch(() => {});
       dropped++;
+      // Counted at once: they are gone even if the write below fails (a full disk).
+      this.#dropped++;
     }
-    await writeFileAtomic(this.#file(sample.seq), text);
+    try {
+      await writeFileAtomic(this.#file(sample.seq), text);
+    } catch (error) {
+      if (dropped > 0) {
+        this.#logger.warn("metrics spool full: dropped the oldest samples", {
+          dropped,
+          dropped_total: this.#dropped,
+          spool_bytes: this.#bytes,
+        });
+        await this.#saveMeta().catch(() => {});
+      }
+      throw error;
+    }
     this.#entries.push({ seq: sample.seq, bytes });
     this.#bytes += bytes;
     this.#nextSeq = sample.seq + 1;
-    this.#dropped += dropped;
     await this.#saveMeta();
     if (dropped > 0) {
       this.#logger.warn("metrics spool full: dropped the oldest samples", {

@@ -61,13 +61,21 @@ export class SeenIdStore implements SeenIds {
 
   /** Remembers `id` and resolves once that is durable. */
   add(id: string): Promise<void> {
+    const before = this.#ids.get(id);
     this.#ids.set(id, this.#now());
     this.#prune();
     const snapshot = Object.fromEntries(this.#ids);
-    this.#writing = this.#writing.catch(() => {}).then(() =>
+    const write = this.#writing.catch(() => {}).then(() =>
       this.#dir.writeJson(SEEN_IDS_FILE, { ids: snapshot })
     );
-    return this.#writing;
+    this.#writing = write;
+    return write.catch((error) => {
+      // Not durable (a full disk, say): forget it again, so that a resend is judged anew
+      // instead of being taken for a replay of a command that never ran.
+      if (before === undefined) this.#ids.delete(id);
+      else this.#ids.set(id, before);
+      throw error;
+    });
   }
 
   #prune(): void {

@@ -18,7 +18,10 @@ export type ApiOutcome<T> =
   | { kind: "worker_mismatch"; reason: string }
   | { kind: "rejected"; reason: string; status: number; code: string };
 
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds, capped at one hour. */
+/**
+ * Parses `Retry-After` (seconds or an HTTP date) into milliseconds, between 1 s and one hour:
+ * a server (or proxy) answering every request with `Retry-After: 0` must not make a loop spin.
+ */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null || value.trim() === "") return undefined;
   const seconds = Number(value);
@@ -29,7 +32,7 @@ export function parseRetryAfter(value: string | null, now: number): number | und
     if (Number.isNaN(date)) return undefined;
     ms = date - now;
   }
-  return Math.min(3_600_000, Math.max(0, Math.round(ms)));
+  return Math.min(3_600_000, Math.max(1_000, Math.round(ms)));
 }
 
 /**

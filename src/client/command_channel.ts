@@ -271,7 +271,11 @@ export class CommandChannel {
               reason: frame.reason,
               retry_after_seconds: frame.retry_after_seconds,
             });
-            this.#retryAfterMs = frame.retry_after_seconds * 1000;
+            // Bounded like Retry-After: a delay past 2^31 ms would fire at once (timer overflow).
+            this.#retryAfterMs = Math.min(
+              3_600_000,
+              Math.max(1_000, Math.round(frame.retry_after_seconds * 1000)),
+            );
             closeSocket(CloseCode.normal, "server asked to disconnect");
             break;
           case "command": {

@@ -9,7 +9,10 @@ const ms = z.number().int().nonnegative();
  * signature covers every member the server sent.
  */
 export const CommandSchema = z.looseObject({
-  id: z.string().min(1).max(128),
+  // "." and ".." are URL dot segments: a result for them could not be addressed (3.4).
+  id: z.string().min(1).max(128).refine((id) => id !== "." && id !== "..", {
+    message: "id must not be . or ..",
+  }),
   worker_id: z.string().min(1),
   command_type: z.string().min(1).max(64),
   params: z.record(z.string(), z.unknown()),

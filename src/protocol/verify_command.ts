@@ -66,7 +66,8 @@ function refuse(code: RefusalCode, reason: string, commandId: string | undefined
  */
 export async function verifyCommand(raw: unknown, context: VerifyContext): Promise<Verdict> {
   const rawId = raw !== null && typeof raw === "object" && "id" in raw &&
-      typeof raw.id === "string" && raw.id.length > 0 && raw.id.length <= 128
+      typeof raw.id === "string" && raw.id.length > 0 && raw.id.length <= 128 &&
+      raw.id !== "." && raw.id !== ".."
     ? raw.id
     : undefined;
   const shape = validate(CommandSchema, raw);
@@ -75,7 +76,9 @@ export async function verifyCommand(raw: unknown, context: VerifyContext): Promi
     return refuse("bad_signature", `malformed command: ${shape.error}`, rawId);
   }
   const command = shape.value;
-  if (!(await verifyCommandSignature(command, context.verifier))) {
+  // The signature is checked over the members as received, not over the parsed copy: the
+  // parser drops an own `__proto__` member, which would otherwise ride along unsigned.
+  if (!(await verifyCommandSignature(raw as Record<string, unknown>, context.verifier))) {
     return refuse(
       "bad_signature",
       command.signature_alg === context.verifier.alg

@@ -39,3 +39,11 @@ Deno.test("parseRetryAfter() reads seconds and HTTP dates and caps at one hour",
   const now = Date.parse("2026-01-01T00:00:00Z");
   assertEquals(parseRetryAfter("Thu, 01 Jan 2026 00:00:10 GMT", now), 10_000);
 });
+
+Deno.test("parseRetryAfter() never asks for less than 1 s, so a server saying 0 is not hammered", () => {
+  assertEquals(parseRetryAfter("0", 0), 1000);
+  assertEquals(parseRetryAfter("-5", 0), 1000);
+  assertEquals(parseRetryAfter("0.2", 0), 1000);
+  const now = Date.parse("2026-01-01T00:00:10Z");
+  assertEquals(parseRetryAfter("Thu, 01 Jan 2026 00:00:00 GMT", now), 1000, "a date in the past");
+});

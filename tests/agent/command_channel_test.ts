@@ -149,3 +149,28 @@ Deno.test("ClockJumpDetector reports a wall-clock jump the monotonic clock did n
   assertEquals(detector.check(), 3_599_980);
   assertEquals(detector.check(), 0);
 });
+
+Deno.test("CommandChannel bounds a disconnect's retry_after_seconds instead of overflowing the timer", async () => {
+  // 1e7 s does not fit a 32-bit timer: unbounded, it fires after 1 ms and the channel spins.
+  const server = wsServer((socket) => {
+    socket.send(JSON.stringify({ type: "disconnect", reason: "drain", retry_after_seconds: 1e7 }));
+  });
+  const stop = new AbortController();
+  const { channel, states } = channelFor(server.url);
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => states.at(-1) === "closed" && states.includes("open"), {
+      message: "closed after the disconnect",
+    });
+    // An observation window for something that must not happen (a reconnect).
+    const deadline = Date.now() + 500;
+    await waitFor(() => server.sessions.length > 1 || Date.now() >= deadline, {
+      message: "window",
+    });
+    assertEquals(server.sessions.length, 1);
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});

@@ -6,6 +6,7 @@ import {
   deriveSigningKey,
   generateEd25519KeyPair,
   type RefusalCode,
+  ServerFrameSchema,
   signCommand,
   verifyCommand,
 } from "../../src/protocol/mod.ts";
@@ -198,4 +199,55 @@ Deno.test("verifyCommand() accepts an ed25519 command under the pinned public ke
     verifier: { alg: "ed25519", publicKey: other.publicKey },
   });
   assert(!forged.accept && forged.code === "bad_signature");
+});
+
+Deno.test("verifyCommand() refuses a signed command with an unsigned __proto__ member added", async (t) => {
+  const context = {
+    workerId: WORKER,
+    now: NOW,
+    seen: new Set<string>(),
+    allowlist: ALL,
+    verifier: hmacVerifier,
+  };
+  const text = JSON.stringify(await signed());
+  // JSON.parse makes "__proto__" an own member, which the signature does not cover.
+  const tampered = `{"__proto__":{"command_type":"restart_agent"},${text.slice(1)}`;
+  await t.step("as parsed from JSON (a heartbeat's pending_commands)", async () => {
+    const raw = JSON.parse(tampered);
+    assert(Object.hasOwn(raw, "__proto__"));
+    const verdict = await verifyCommand(raw, context);
+    assert(!verdict.accept, "accepted a member the signature does not cover");
+    assertEquals(verdict.code, "bad_signature");
+  });
+  await t.step("a WebSocket command frame drops the member before verification", async () => {
+    const frame = ServerFrameSchema.parse(JSON.parse(`{"type":"command","command":${tampered}}`));
+    assert(frame.type === "command");
+    assert(!Object.hasOwn(frame.command, "__proto__"));
+    assertEquals(Object.getPrototypeOf(frame.command), Object.prototype, "no prototype set");
+    const verdict = await verifyCommand(frame.command, context);
+    // What is verified is exactly what runs: the signed members, nothing unsigned.
+    assert(verdict.accept);
+    assertEquals(verdict.command.command_type, "ping");
+  });
+  await t.step("the untampered command is accepted (the test can tell)", async () => {
+    assert((await verifyCommand(JSON.parse(text), context)).accept);
+  });
+});
+
+Deno.test("verifyCommand() never reports against an id of '.' or '..' (a URL dot segment)", async () => {
+  // The result would be POSTed to /api/workers/commands/../result, which the URL parser
+  // resolves to /api/workers/result: another endpoint. Such an id cannot be addressed.
+  for (const id of [".", ".."]) {
+    for (const signingKey of [key, otherKey]) {
+      const verdict = await verifyCommand(await signed({ id }, signingKey), {
+        workerId: WORKER,
+        now: NOW,
+        seen: new Set(),
+        allowlist: ALL,
+        verifier: hmacVerifier,
+      });
+      assert(!verdict.accept, `accepted the id ${id}`);
+      assertEquals(verdict.commandId, undefined);
+    }
+  }
 });
