@@ -27,11 +27,8 @@ export async function runMetricsSender(context: AgentContext, signal: AbortSigna
     }
     const batch = await spool.peek(batchSize);
     const last = batch.at(-1);
-    if (last === undefined) {
-      // Unreadable files only: drop them.
-      await spool.removeThrough(spool.nextSeq - 1);
-      continue;
-    }
+    // Unreadable files only: peek removed and counted them.
+    if (last === undefined) continue;
     const outcome = await client.sendMetrics(workerId, batch, { signal });
     if (signal.aborted) return;
     switch (outcome.kind) {
@@ -67,7 +64,7 @@ export async function runMetricsSender(context: AgentContext, signal: AbortSigna
           first_seq: batch[0]?.seq,
           last_seq: last.seq,
         });
-        await spool.removeThrough(last.seq);
+        await spool.removeThrough(last.seq, { lost: true });
         break;
     }
   }

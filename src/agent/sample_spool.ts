@@ -160,26 +160,61 @@ export class SampleSpool {
     this.wake.notify();
   }
 
-  /** Up to `limit` of the oldest samples, in `seq` order. */
+  /**
+   * Up to `limit` of the oldest samples, in `seq` order. A stored sample that cannot be read
+   * or parsed is removed and counted in `dropped` (a gap in `seq` is exactly the loss).
+   */
   async peek(limit: number): Promise<Sample[]> {
     const samples: Sample[] = [];
+    const unreadable: Entry[] = [];
     for (const entry of this.#entries.slice(0, limit)) {
+      let reason: string;
       try {
         const parsed = parseJson(SampleSchema, await Deno.readTextFile(this.#file(entry.seq)));
-        if (parsed.ok) samples.push(parsed.value);
+        if (parsed.ok) {
+          samples.push(parsed.value);
+          continue;
+        }
+        reason = parsed.error;
       } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        // Gone meanwhile: dropped for space (and counted) by a concurrent add().
+        if (error instanceof Deno.errors.NotFound) continue;
+        reason = String(error);
       }
+      unreadable.push(entry);
+      this.#logger.warn("unreadable spooled sample dropped", { seq: entry.seq, reason });
+    }
+    let lost = 0;
+    for (const entry of unreadable) {
+      const index = this.#entries.indexOf(entry);
+      if (index < 0) continue; // dropped for space meanwhile, already counted
+      this.#entries.splice(index, 1);
+      this.#bytes -= entry.bytes;
+      lost++;
+      await Deno.remove(this.#file(entry.seq), { recursive: true }).catch(() => {});
+    }
+    if (lost > 0) {
+      this.#dropped += lost;
+      await this.#saveMeta();
     }
     return samples;
   }
 
-  /** Removes every stored sample with `seq <= lastSeq` (the server has them). */
-  async removeThrough(lastSeq: number): Promise<void> {
+  /**
+   * Removes every stored sample with `seq <= lastSeq`: the server has them, or, with
+   * `lost`, it never will (a rejected batch), and they are counted in `dropped`.
+   */
+  async removeThrough(lastSeq: number, options: { lost?: boolean } = {}): Promise<void> {
+    let removed = 0;
     while (this.#entries.length > 0 && this.#entries[0]!.seq <= lastSeq) {
       const entry = this.#entries.shift()!;
       this.#bytes -= entry.bytes;
+      removed++;
       await Deno.remove(this.#file(entry.seq)).catch(() => {});
+    }
+    if (options.lost && removed > 0) {
+      this.#dropped += removed;
+      await this.#saveMeta();
     }
   }
 
@@ -187,10 +222,17 @@ export class SampleSpool {
     return `${this.#dir}/${String(seq).padStart(16, "0")}.json`;
   }
 
+  #metaWrite: Promise<void> = Promise.resolve();
+
+  /** Writes the current counters; one write at a time, so an older one never lands last. */
   #saveMeta(): Promise<void> {
-    return writeFileAtomic(
-      `${this.#dir}/${META_FILE}`,
-      JSON.stringify({ stream: this.#stream, next_seq: this.#nextSeq, dropped: this.#dropped }),
+    const write = this.#metaWrite.catch(() => {}).then(() =>
+      writeFileAtomic(
+        `${this.#dir}/${META_FILE}`,
+        JSON.stringify({ stream: this.#stream, next_seq: this.#nextSeq, dropped: this.#dropped }),
+      )
     );
+    this.#metaWrite = write;
+    return write;
   }
 }

@@ -191,10 +191,14 @@ export class CommandChannel {
         resolve(end);
       };
       const closeSocket = (code: number, reason: string) => {
+        if (socket.readyState !== WebSocket.OPEN && socket.readyState !== WebSocket.CONNECTING) {
+          return;
+        }
+        // A WebSocket client may only send 1000 or 3000-4999 (1001 and 1009 throw), and a
+        // close that throws would leave the socket open beside its replacement.
+        const allowed = code === CloseCode.normal || (code >= 3000 && code <= 4999);
         try {
-          if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-            socket.close(code, reason);
-          }
+          socket.close(allowed ? code : CloseCode.normal, reason);
         } catch {
           // Already closing.
         }
@@ -244,7 +248,12 @@ export class CommandChannel {
       };
       socket.onmessage = (event) => {
         if (typeof event.data !== "string") return;
-        if (event.data.length > MAX_FRAME_BYTES) {
+        // In bytes: a UTF-16 length undercounts multi-byte text up to 3 times.
+        if (
+          event.data.length > MAX_FRAME_BYTES ||
+          event.data.length > MAX_FRAME_BYTES / 3 &&
+            new TextEncoder().encode(event.data).length > MAX_FRAME_BYTES
+        ) {
           closeSocket(CloseCode.messageTooBig, "frame too large");
           return;
         }

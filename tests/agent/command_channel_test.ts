@@ -118,7 +118,8 @@ Deno.test("CommandChannel tells about an auth refusal (close 4001) and does not 
 
 Deno.test("CommandChannel reconnects after 2 missed pongs", async () => {
   // The server never answers pings.
-  const server = wsServer(() => {});
+  const closed: number[] = [];
+  const server = wsServer((socket, n) => socket.onclose = () => closed.push(n));
   const stop = new AbortController();
   const { channel } = channelFor(server.url, { pingIntervalMs: 30 });
   const running = channel.run(stop.signal);
@@ -126,6 +127,8 @@ Deno.test("CommandChannel reconnects after 2 missed pongs", async () => {
     await waitFor(() => server.sessions.length >= 2, { message: "a second session" });
     const pings = server.sessions[0]!.frames.filter((f) => f.type === "ping");
     assertEquals(pings.length, 2);
+    // The dead session's socket is closed, not left open beside the new one.
+    await waitFor(() => closed.includes(1), { message: "the first socket closed" });
   } finally {
     stop.abort();
     await running;
@@ -168,6 +171,32 @@ Deno.test("CommandChannel bounds a disconnect's retry_after_seconds instead of o
       message: "window",
     });
     assertEquals(server.sessions.length, 1);
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("CommandChannel closes the socket on a frame over 256 KiB counted in bytes, not characters", async () => {
+  const closes: string[] = [];
+  // 100 000 three-byte characters: 300 000 bytes, but only 100 000 UTF-16 units.
+  const big = JSON.stringify({ type: "ping", ts: 1, pad: "€".repeat(100_000) });
+  const server = wsServer((socket, n) => {
+    // A browser-style client may only send 1000 or 3000-4999: 1009 itself would throw.
+    socket.onclose = (e) => closes.push(`${e.code} ${e.reason}`);
+    if (n === 1) socket.send(big);
+  });
+  const stop = new AbortController();
+  const { channel } = channelFor(server.url);
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => closes.length > 0 || server.sessions[0]?.frames.length, {
+      message: "a close or an answer",
+    });
+    assertEquals(server.sessions[0]!.frames, [], "the oversized ping was not answered");
+    await waitFor(() => closes.length > 0, { message: "the close" });
+    assertEquals(closes[0], "1000 frame too large");
   } finally {
     stop.abort();
     await running;

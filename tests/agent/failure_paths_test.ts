@@ -172,3 +172,42 @@ Deno.test("SampleSpool counts the samples it dropped for space even when the new
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SampleSpool counts a stored sample it cannot read as lost, and keeps going", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { logger, lines } = memoryLogger();
+    const spool = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    for (let i = 0; i < 4; i++) await spool.add(sampleOf("s", spool.nextSeq));
+    const files = `${dir}/outbox/samples`;
+    await Deno.writeTextFile(`${files}/0000000000000001.json`, '{"truncated');
+    // Unreadable (a read error other than NotFound): a directory where the file was.
+    await Deno.remove(`${files}/0000000000000002.json`);
+    await Deno.mkdir(`${files}/0000000000000002.json`);
+    assertEquals((await spool.peek(10)).map((s) => s.seq), [0, 3]);
+    // A gap in seq must be exactly the count of samples lost.
+    assertEquals(spool.dropped, 2);
+    assertEquals(spool.depth, 2);
+    assert(lines.some((l) => l.includes("unreadable")), "the loss is logged");
+    const reopened = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    assertEquals(reopened.dropped, 2, "the count is persisted");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SampleSpool counts samples removed without delivery (a rejected batch) as lost", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { logger } = memoryLogger();
+    const spool = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    for (let i = 0; i < 4; i++) await spool.add(sampleOf("s", spool.nextSeq));
+    await spool.removeThrough(0);
+    assertEquals(spool.dropped, 0, "delivered samples are not lost");
+    await spool.removeThrough(2, { lost: true });
+    assertEquals(spool.dropped, 2);
+    assertEquals((await spool.peek(10)).map((s) => s.seq), [3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
