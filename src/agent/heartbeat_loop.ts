@@ -52,6 +52,9 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
           worker_id: workerId,
         });
         if (session.workerId === workerId) session.workerId = undefined;
+        // Backed off: a server that registers but answers every heartbeat 404 must not get
+        // register + heartbeat in a tight loop.
+        await abortableDelay(backoff.next(), signal);
         continue;
       case "auth":
       case "worker_mismatch":

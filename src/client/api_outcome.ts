@@ -1,5 +1,5 @@
 /** The one place that decides what an HTTP answer from the control plane means. */
-import { ErrorBodySchema, validate } from "../protocol/mod.ts";
+import { ErrorBodySchema, redactSecrets, validate } from "../protocol/mod.ts";
 
 /**
  * What a call to a worker endpoint came to:
@@ -57,8 +57,8 @@ export function classifyFailure(
     // Not JSON: a proxy's error page, say. The status alone decides.
   }
   const reason = `HTTP ${status}${code ? ` ${code}` : ""}${
-    message ? `: ${message.slice(0, 200)}` : ""
-  }`;
+    // Redacted here: the reason goes to status.json and `worker-agent status`, not only the log.
+    message ? `: ${redactSecrets(message).slice(0, 200)}` : ""}`;
   if (status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(retryAfter, now);
     return retryAfterMs === undefined

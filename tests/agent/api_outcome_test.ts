@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { classifyFailure, parseRetryAfter } from "../../src/client/api_outcome.ts";
 
 const body = (code: string) => JSON.stringify({ error: "msg", code });
@@ -46,4 +46,13 @@ Deno.test("parseRetryAfter() never asks for less than 1 s, so a server saying 0 
   assertEquals(parseRetryAfter("0.2", 0), 1000);
   const now = Date.parse("2026-01-01T00:00:10Z");
   assertEquals(parseRetryAfter("Thu, 01 Jan 2026 00:00:00 GMT", now), 1000, "a date in the past");
+});
+
+Deno.test("classifyFailure() redacts a key the server echoes in its error message", () => {
+  // The reason reaches status.json's last_error and `worker-agent status`, not only the log.
+  const key = "wak_" + "S".repeat(32);
+  const text = JSON.stringify({ error: `unknown key ${key}`, code: "invalid_api_key" });
+  const outcome = classifyFailure(401, text, null, 0);
+  assert(!outcome.reason.includes(key.slice(8)), outcome.reason);
+  assert(outcome.reason.includes("unknown key"));
 });
