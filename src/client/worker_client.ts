@@ -133,8 +133,11 @@ export class WorkerClient {
         body: JSON.stringify(body),
         signal,
       });
-      text = await response.text();
+      text = await readBodyText(response, MAX_ANSWER_BYTES);
     } catch (error) {
+      if (error instanceof AnswerTooLargeError) {
+        return { kind: "retry", reason: error.message, status: response!.status };
+      }
       const reason = timeout.aborted
         ? `request timed out after ${options.timeoutMs ?? this.#timeoutMs} ms`
         : options.signal?.aborted
@@ -175,6 +178,38 @@ export class WorkerClient {
     if (typeof serverTime !== "number" || !Number.isFinite(serverTime)) return;
     this.#skewMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
   }
+}
+
+/** Largest answer body read (a protocol answer is far smaller); more is not buffered. */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+class AnswerTooLargeError extends Error {}
+
+/** The body as text, or {@linkcode AnswerTooLargeError} as soon as it passes `maxBytes`. */
+async function readBodyText(response: Response, maxBytes: number): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new AnswerTooLargeError(
+        `HTTP ${response.status} answer body too large (over ${maxBytes} bytes)`,
+      );
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /**

@@ -83,3 +83,32 @@ Deno.test("WorkerClient refuses plain http to a host that is not loopback", () =
   new WorkerClient({ baseUrl: "https://example.com", apiKey: KEY });
   new WorkerClient({ baseUrl: "http://localhost:8080", apiKey: KEY });
 });
+
+Deno.test("WorkerClient stops reading an answer body past 4 MiB instead of buffering it all", async () => {
+  // A broken or hostile server could stream gigabytes in the 15 s timeout.
+  let pulled = 0;
+  const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+  const fetchFn: typeof fetch = () => {
+    let started = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!started) {
+          started = true;
+          controller.enqueue(new TextEncoder().encode('{"ok":true,"server_time":1,"pad":"'));
+          return;
+        }
+        pulled += chunk.length;
+        if (pulled > 64 * 1024 * 1024) {
+          controller.enqueue(new TextEncoder().encode('"}'));
+          controller.close();
+        } else controller.enqueue(chunk);
+      },
+    });
+    return Promise.resolve(new Response(body, { status: 200 }));
+  };
+  const client = new WorkerClient({ baseUrl: "http://127.0.0.1:9", apiKey: KEY, fetch: fetchFn });
+  const outcome = await client.heartbeat("wkr_x", {});
+  assertEquals(outcome.kind, "retry");
+  assert(outcome.kind === "retry" && /too large/.test(outcome.reason), JSON.stringify(outcome));
+  assert(pulled <= 5 * 1024 * 1024, `read ${pulled} bytes`);
+});
