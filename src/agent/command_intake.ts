@@ -30,6 +30,9 @@ export interface CommandIntakeOptions {
   now?: () => number;
 }
 
+/** How many forged (bad_signature) ids one run remembers to report each only once. */
+const MAX_REMEMBERED_FORGED_IDS = 10_000;
+
 /** What the intake did with one command. */
 export type IntakeDecision = "accepted" | "replayed" | "refused" | "deferred" | "unidentified";
 
@@ -139,8 +142,14 @@ export class CommandIntake {
         finished_at: now,
         timestamp: Math.floor(now / 1000),
       });
-      if (badSignature) this.#refusedBadSignature.add(id);
-      else await this.#options.seen.add(id);
+      if (badSignature) {
+        // Bounded: a flood of distinct forged ids must not grow memory; past the bound an
+        // id may be reported a second time, which is harmless.
+        if (this.#refusedBadSignature.size >= MAX_REMEMBERED_FORGED_IDS) {
+          this.#refusedBadSignature.clear();
+        }
+        this.#refusedBadSignature.add(id);
+      } else await this.#options.seen.add(id);
     } catch (error) {
       logger.error("command refusal could not be stored; not acking it (the server resends)", {
         command_id: id,

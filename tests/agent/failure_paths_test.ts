@@ -211,3 +211,35 @@ Deno.test("SampleSpool counts samples removed without delivery (a rejected batch
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CommandIntake's once-per-run memory of forged ids is bounded", async () => {
+  const dir = flakyDir();
+  const seen = await SeenIdStore.open(dir, { now: () => NOW });
+  const delivered: CommandResult[] = [];
+  const s = await intakeWith(seen, (r) => {
+    delivered.push(r);
+    return Promise.resolve();
+  });
+  const forged = (id: string) => ({
+    id,
+    worker_id: "wkr_me",
+    command_type: "ping",
+    params: {},
+    timeout_seconds: 30,
+    created_at: NOW,
+    issued_at: NOW,
+    expires_at: NOW + 600_000,
+    signature_alg: "hmac-sha256",
+    signature: "00".repeat(32),
+  });
+  assertEquals(await s.intake.receive(forged("f-0"), "websocket"), "refused");
+  assertEquals(await s.intake.receive(forged("f-0"), "websocket"), "refused");
+  assertEquals(delivered.length, 1, "reported once per run");
+  // A flood of distinct forged ids must not grow memory without bound: past the bound the
+  // memory starts over, so f-0 is reported again.
+  for (let i = 1; i <= 10_000; i++) await s.intake.receive(forged(`f-${i}`), "websocket");
+  const before = delivered.length;
+  await s.intake.receive(forged("f-0"), "websocket");
+  assertEquals(delivered.length, before + 1);
+  assertEquals(seen.size, 0, "no forged id is persisted");
+});
