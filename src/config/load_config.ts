@@ -6,7 +6,13 @@
  */
 import { parseDocument } from "yaml";
 import { describeApiKeyProblem, redactSecrets } from "../protocol/api_key.ts";
-import { defaultConfigPath, defaultStateDir, isAbsolutePath, readEnv } from "../platform/paths.ts";
+import {
+  defaultConfigPath,
+  defaultStateDir,
+  isAbsolutePath,
+  PATH_ENV_VARS,
+  readEnv,
+} from "../platform/paths.ts";
 import { ConfigError } from "./config_error.ts";
 import {
   type AgentConfig,
@@ -305,17 +311,7 @@ function systemHostname(): string {
 /** Reads just the variables this module and the default paths use. */
 function processEnv(): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
-  for (
-    const name of [
-      ...CONFIG_ENV_VARS,
-      "HOME",
-      "XDG_CONFIG_HOME",
-      "XDG_STATE_HOME",
-      "APPDATA",
-      "LOCALAPPDATA",
-      "USERPROFILE",
-    ]
-  ) {
+  for (const name of [...CONFIG_ENV_VARS, ...PATH_ENV_VARS]) {
     env[name] = readEnv(name);
   }
   return env;

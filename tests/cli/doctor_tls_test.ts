@@ -5,80 +5,7 @@
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { runDoctor } from "../../src/cli/doctor.ts";
 import { SAMPLE_KEY } from "./_main_process.ts";
-
-function hasOpenssl(): boolean {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-async function openssl(cwd: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** A CA and a certificate for 127.0.0.1 signed by it. */
-async function makeCertificates(dir: string): Promise<void> {
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=doctor test CA",
-  );
-  await openssl(
-    dir,
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=127.0.0.1",
-  );
-  await Deno.writeTextFile(
-    `${dir}/ext.cnf`,
-    "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
-  );
-  await openssl(
-    dir,
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "1",
-    "-extfile",
-    "ext.cnf",
-  );
-}
+import { hasOpenssl, makeTestCertificates } from "../_helpers/tls_proxy.ts";
 
 Deno.test({
   name:
@@ -91,7 +18,7 @@ Deno.test({
       {
         hostname: "127.0.0.1",
         port: 0,
-        cert: await makeCertificates(dir).then(() => Deno.readTextFile(`${dir}/server.pem`)),
+        cert: await makeTestCertificates(dir).then((c) => Deno.readTextFile(c.certFile)),
         key: await Deno.readTextFile(`${dir}/server.key`),
         onListen: () => {},
       },

@@ -5,27 +5,36 @@ import { assertNoWorkloadLeft } from "./_process_table.ts";
 const runner = new URL("./_scoped_run.ts", import.meta.url).pathname;
 const fixtures = new URL("../fixtures/workloads/", import.meta.url).pathname;
 
+/**
+ * Runs `_scoped_run.ts` (start `sh <script> <marker>`, stop it) under the agent's scoped
+ * flags: run only `sh`, read and write only `dir`, and only the env variable the agent reads.
+ */
+function runScoped(dir: string, script: string, marker: string, env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-run=sh",
+      `--allow-read=${dir},${fixtures}`,
+      `--allow-write=${dir}`,
+      "--allow-env=FTL_API_KEY",
+      runner,
+      dir,
+      `${fixtures}${script}`,
+      marker,
+      "1",
+    ],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
 Deno.test("TradingSupervisor stops a whole tree under the agent's scoped permissions (no Deno.kill, no /proc)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ftl-scoped-" });
   const marker = `ftl-test-${crypto.randomUUID()}`;
   try {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-run=sh",
-        `--allow-read=${dir},${fixtures}`,
-        `--allow-write=${dir}`,
-        "--allow-env=FTL_API_KEY",
-        runner,
-        dir,
-        `${fixtures}spawn_child.sh`,
-        marker,
-        "1",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const { code, stdout, stderr } = await runScoped(dir, "spawn_child.sh", marker);
     const err = new TextDecoder().decode(stderr);
     assertEquals(code, 0, err);
     const { pid, stopped } = JSON.parse(new TextDecoder().decode(stdout));
@@ -43,24 +52,10 @@ Deno.test("TradingSupervisor under scoped --allow-env hands the workload its env
   const marker = `ftl-test-${crypto.randomUUID()}`;
   const key = generateApiKey();
   try {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-run=sh",
-        `--allow-read=${dir},${fixtures}`,
-        `--allow-write=${dir}`,
-        "--allow-env=FTL_API_KEY",
-        runner,
-        dir,
-        `${fixtures}trades.sh`,
-        marker,
-        "1",
-      ],
-      env: { FTL_API_KEY: key, GREETING: "inherited-from-the-os" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const { code, stdout, stderr } = await runScoped(dir, "trades.sh", marker, {
+      FTL_API_KEY: key,
+      GREETING: "inherited-from-the-os",
+    });
     assertEquals(code, 0, new TextDecoder().decode(stderr));
     const { pid } = JSON.parse(new TextDecoder().decode(stdout));
     const log = await Deno.readTextFile(`${dir}/trading.log`);
