@@ -7,7 +7,6 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Logger } from "../log/logger.ts";
 import {
-  apiKeyPrefix,
   COMMAND_TIMEOUT_BOUNDS,
   CommandParamsSchemas,
   CommandResultSchema,
@@ -113,10 +112,19 @@ export function createApp(
 
   async function authWorker(c: Context<Env>, bodyKey?: unknown): Promise<KeyRecord> {
     const raw = presentedKey(c.req.raw, bodyKey);
-    limit(raw && isApiKey(raw) ? `key:${apiKeyPrefix(raw)}` : `ip:${c.env?.remoteAddr ?? "?"}`);
-    if (!raw) throw new HttpError(401, "missing_api_key", "No API key: send X-API-Key");
-    const key = await keys.authenticate(raw);
-    if (!key) throw new HttpError(401, "invalid_api_key", "The API key is unknown or revoked");
+    // Failed attempts are limited per client address, accepted keys per key: a client that
+    // knows only a victim's key prefix cannot use up the victim's bucket.
+    const byAddress = `ip:${c.env?.remoteAddr ?? "?"}`;
+    if (!raw) {
+      limit(byAddress);
+      throw new HttpError(401, "missing_api_key", "No API key: send X-API-Key");
+    }
+    const key = isApiKey(raw) ? await keys.authenticate(raw) : undefined;
+    if (!key) {
+      limit(byAddress);
+      throw new HttpError(401, "invalid_api_key", "The API key is unknown or revoked");
+    }
+    limit(`key:${key.id}`);
     if (!key.scopes.includes("worker") && !key.scopes.includes("all")) {
       throw new HttpError(403, "forbidden", "The API key lacks the worker scope");
     }

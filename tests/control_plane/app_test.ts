@@ -455,3 +455,21 @@ Deno.test("the sweeper deletes samples older than the retention", async () => {
   const listed = await (await plane.admin(`/api/workers/${workerId}/metrics`)).json();
   assertEquals(listed.samples.map((s: { seq: number }) => s.seq), [2]);
 });
+
+Deno.test("forged keys that share a victim's prefix use up their sender's budget, not the victim's", async () => {
+  using plane = testPlane({ rateLimitPerSecond: 2, rateLimitBurst: 3 });
+  const { key, workerId } = await plane.registerWorker(); // 1 of the victim's 3 tokens
+  const forged = key.slice(0, 12) + "x".repeat(24);
+  const forgedStatuses: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await plane.call(Paths.heartbeat(workerId), { key: forged, json: {} });
+    forgedStatuses.push(res.status);
+    await res.body?.cancel();
+  }
+  // The address bucket (burst 3) runs dry: 401, 401, 401, then 429.
+  assertEquals(forgedStatuses, [401, 401, 401, 429, 429]);
+  // The victim's own budget is untouched: 2 tokens left.
+  const victim = await plane.call(Paths.heartbeat(workerId), { key, json: {} });
+  assertEquals(victim.status, 200);
+  await victim.body?.cancel();
+});
