@@ -9,6 +9,7 @@ import {
   startControlPlane,
   type StartControlPlaneOptions,
 } from "../_helpers/control_plane_process.ts";
+import type { TcpProxy } from "../_helpers/tcp_proxy.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 
 /** Control plane flags for test-speed intervals: heartbeat 5 s (the protocol minimum), metrics 1 s. */
@@ -112,20 +113,31 @@ export async function connectedWorkerId(
   return status.worker_id!;
 }
 
-/** Starts a control plane and an agent for it; dispose stops both. */
+/**
+ * Starts a control plane and an agent for it; dispose stops both. With `via`, the agent
+ * reaches the control plane (HTTP and WebSocket alike) through that loopback proxy.
+ */
 export async function startSystem(
   options: {
     cp?: StartControlPlaneOptions;
     agent?: Omit<StartAgentOptions, "baseUrl" | "apiKey">;
+    via?: TcpProxy;
   } = {},
 ) {
+  const { via } = options;
+  const proxyUrl = via && `http://127.0.0.1:${via.port}`;
   const cp = await startControlPlane({
     ...options.cp,
-    args: [...FAST_CP_ARGS, ...(options.cp?.args ?? [])],
+    args: [
+      ...FAST_CP_ARGS,
+      ...(proxyUrl ? ["--public-url", proxyUrl] : []),
+      ...(options.cp?.args ?? []),
+    ],
   });
+  if (via) via.targetPort = cp.port;
   try {
     const apiKey = await cp.createKey("e2e");
-    const agent = await startAgent({ baseUrl: cp.baseUrl, apiKey, ...options.agent });
+    const agent = await startAgent({ baseUrl: proxyUrl ?? cp.baseUrl, apiKey, ...options.agent });
     return {
       cp,
       agent,

@@ -1,11 +1,43 @@
 /** Small builders shared by the agent's unit tests. */
 import { createLogger, type Logger } from "../../src/log/logger.ts";
-import type { Sample } from "../../src/protocol/mod.ts";
+import {
+  type Command,
+  deriveSigningKey,
+  type Sample,
+  signCommand,
+} from "../../src/protocol/mod.ts";
 
 /** A logger that keeps its lines in memory. */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   return { logger: createLogger({ level: "debug", write: (line) => lines.push(line) }), lines };
+}
+
+/** Options of {@linkcode signedCommand}. */
+export interface SignedCommandOptions {
+  /** `created_at` and `issued_at`; `expires_at` is 10 minutes later. @default {Date.now()} */
+  now?: number;
+  /** Members that replace the defaults (a `ping` for `wkr_me`) before signing. */
+  overrides?: Record<string, unknown>;
+}
+
+/** A command signed with the HMAC key derived from `apiKey`, as a control plane would send it. */
+export async function signedCommand(
+  apiKey: string,
+  options: SignedCommandOptions = {},
+): Promise<Command> {
+  const now = options.now ?? Date.now();
+  return await signCommand({
+    id: crypto.randomUUID(),
+    worker_id: "wkr_me",
+    command_type: "ping",
+    params: {},
+    timeout_seconds: 30,
+    created_at: now,
+    issued_at: now,
+    expires_at: now + 600_000,
+    ...options.overrides,
+  }, { alg: "hmac-sha256", key: await deriveSigningKey(apiKey) }) as Command;
 }
 
 /** A valid sample of `stream` with `seq`. */

@@ -6,26 +6,15 @@ import {
   COMMAND_TYPES,
   type CommandResult,
   deriveSigningKey,
-  signCommand,
 } from "../../src/protocol/mod.ts";
 import { openStateDir, type StateDir } from "../../src/state/state_dir.ts";
-import { memoryLogger } from "./_fixtures.ts";
+import { memoryLogger, signedCommand } from "./_fixtures.ts";
 
 const KEY = "wak_" + "b".repeat(32);
 const NOW = 1_764_000_000_000;
 
-async function signed(overrides: Record<string, unknown> = {}, key = KEY) {
-  return await signCommand({
-    id: crypto.randomUUID(),
-    worker_id: "wkr_me",
-    command_type: "ping",
-    params: {},
-    timeout_seconds: 30,
-    created_at: NOW,
-    issued_at: NOW,
-    expires_at: NOW + 600_000,
-    ...overrides,
-  }, { alg: "hmac-sha256", key: await deriveSigningKey(key) });
+function signed(overrides: Record<string, unknown> = {}, key = KEY) {
+  return signedCommand(key, { now: NOW, overrides });
 }
 
 async function setup(options: { allowlist?: string[]; draining?: boolean } = {}) {

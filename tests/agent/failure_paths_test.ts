@@ -13,9 +13,8 @@ import {
   COMMAND_TYPES,
   type CommandResult,
   deriveSigningKey,
-  signCommand,
 } from "../../src/protocol/mod.ts";
-import { memoryLogger, sampleOf } from "./_fixtures.ts";
+import { memoryLogger, sampleOf, signedCommand } from "./_fixtures.ts";
 
 const KEY = "wak_" + "f".repeat(32);
 const NOW = 1_764_000_000_000;
@@ -41,18 +40,8 @@ function flakyDir() {
   return dir;
 }
 
-async function signed(overrides: Record<string, unknown> = {}) {
-  return await signCommand({
-    id: crypto.randomUUID(),
-    worker_id: "wkr_me",
-    command_type: "ping",
-    params: {},
-    timeout_seconds: 30,
-    created_at: NOW,
-    issued_at: NOW,
-    expires_at: NOW + 600_000,
-    ...overrides,
-  }, { alg: "hmac-sha256", key: await deriveSigningKey(KEY) });
+function signed(overrides: Record<string, unknown> = {}) {
+  return signedCommand(KEY, { now: NOW, overrides });
 }
 
 async function intakeWith(

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { deriveSigningKey, signCommand } from "../../src/protocol/mod.ts";
+import { signedCommand } from "./_fixtures.ts";
 import { startAgent } from "../_helpers/agent_process.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
@@ -9,19 +9,8 @@ import { startHostileServer } from "./_hostile_server.ts";
 const KEY = "wak_" + "Q".repeat(32);
 const OTHER_KEY = "wak_" + "R".repeat(32);
 
-async function command(workerId: string, overrides: Record<string, unknown> = {}, key = KEY) {
-  const now = Date.now();
-  return await signCommand({
-    id: crypto.randomUUID(),
-    worker_id: workerId,
-    command_type: "ping",
-    params: {},
-    timeout_seconds: 30,
-    created_at: now,
-    issued_at: now,
-    expires_at: now + 600_000,
-    ...overrides,
-  }, { alg: "hmac-sha256", key: await deriveSigningKey(key) });
+function command(workerId: string, overrides: Record<string, unknown> = {}, key = KEY) {
+  return signedCommand(key, { overrides: { worker_id: workerId, ...overrides } });
 }
 
 Deno.test("forged, tampered, expired and wrong-worker commands are refused with their codes, and a replay stays refused after a restart", async () => {

@@ -1,28 +1,17 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startAgent } from "../_helpers/agent_process.ts";
-import { startControlPlane } from "../_helpers/control_plane_process.ts";
+import { runMain } from "../_helpers/main_process.ts";
 import { startTcpProxy } from "../_helpers/tcp_proxy.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
-import { Admin, connectedWorkerId, FAST_CP_ARGS } from "./_e2e.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const DENO_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+import { connectedWorkerId, startSystem } from "./_e2e.ts";
 
 Deno.test("with a revoked key the agent stops hammering and `status` says why", async () => {
   await using proxy = startTcpProxy();
-  await using cp = await startControlPlane({
-    args: [...FAST_CP_ARGS, "--public-url", `http://127.0.0.1:${proxy.port}`],
-  });
-  proxy.targetPort = cp.port;
-  const admin = new Admin(cp);
-  await using agent = await startAgent({
-    baseUrl: `http://127.0.0.1:${proxy.port}`,
-    apiKey: await cp.createKey("doomed"),
-  });
+  await using sys = await startSystem({ via: proxy });
+  const { admin, agent } = sys;
   await connectedWorkerId(agent, { websocket: "open" });
 
   const { keys } = await admin.json<{ keys: { id: string; name: string }[] }>("/api/admin/keys");
-  const keyId = keys.find((k) => k.name === "doomed")!.id;
+  const keyId = keys.find((k) => k.name === "e2e")!.id;
   await admin.json(`/api/admin/keys/${keyId}/revoke`, { method: "POST" });
 
   const failed = await waitFor(async () => {
@@ -45,23 +34,8 @@ Deno.test("with a revoked key the agent stops hammering and `status` says why", 
     "one clear log line, not one per try",
   );
 
-  const status = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      DENO_CONFIG,
-      MAIN,
-      "status",
-      "--config",
-      agent.configPath,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder().decode(status.stdout) + new TextDecoder().decode(status.stderr);
+  const status = await runMain(["status", "--config", agent.configPath]);
+  const text = status.stdout + status.stderr;
   assert(/auth_failed|key/i.test(text) && /401|invalid_api_key/.test(text), text);
   assertEquals(await agent.stop(), 0);
 });

@@ -17,7 +17,7 @@ import { startAgent } from "../_helpers/agent_process.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { hasOpenssl, makeTestCertificates, startTlsProxy } from "../_helpers/tls_proxy.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
-import { DENO_CONFIG, MAIN, runMain } from "../cli/_main_process.ts";
+import { runMain } from "../_helpers/main_process.ts";
 import { Admin, connectedWorkerId, FAST_CP_ARGS } from "./_e2e.ts";
 
 /** Whether `promise` has settled (checked after one macrotask). */
@@ -154,24 +154,8 @@ Deno.test({
           assert(total <= 15, `${total} connections in ${elapsedS} s: the agent is spinning`);
           assertEquals(await settled(blind.exited), false, "the agent is still running");
 
-          const status = await new Deno.Command(Deno.execPath(), {
-            args: [
-              "run",
-              "-A",
-              "--quiet",
-              "--config",
-              DENO_CONFIG,
-              MAIN,
-              "status",
-              "--config",
-              blind.configPath,
-            ],
-            stdout: "piped",
-            stderr: "piped",
-            env: { NO_COLOR: "1" },
-          }).output();
-          const text = new TextDecoder().decode(status.stdout) +
-            new TextDecoder().decode(status.stderr);
+          const status = await runMain(["status", "--config", blind.configPath]);
+          const text = status.stdout + status.stderr;
           assertEquals(status.code, 0, text);
           assertMatch(text, /agent:\s+running/);
           assertMatch(text, /worker id:\s+\(not registered yet\)/);

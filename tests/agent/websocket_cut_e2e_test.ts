@@ -1,22 +1,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startAgent } from "../_helpers/agent_process.ts";
-import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { startTcpProxy } from "../_helpers/tcp_proxy.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
-import { Admin, connectedWorkerId, FAST_CP_ARGS } from "./_e2e.ts";
+import { connectedWorkerId, startSystem } from "./_e2e.ts";
 
 Deno.test("commands arrive by heartbeat polling while the WebSocket is cut and HTTP stays up, and by WebSocket again after", async () => {
   // Agent -> proxy -> control plane, for HTTP and the WebSocket alike.
   await using proxy = startTcpProxy();
-  await using cp = await startControlPlane({
-    args: [...FAST_CP_ARGS, "--public-url", `http://127.0.0.1:${proxy.port}`],
-  });
-  proxy.targetPort = cp.port;
-  const admin = new Admin(cp);
-  await using agent = await startAgent({
-    baseUrl: `http://127.0.0.1:${proxy.port}`,
-    apiKey: await cp.createKey("cut"),
-  });
+  await using sys = await startSystem({ via: proxy });
+  const { admin, agent } = sys;
   const workerId = await connectedWorkerId(agent, { websocket: "open" });
 
   const viaWebSocket = await admin.command(workerId, "ping");

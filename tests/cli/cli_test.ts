@@ -5,7 +5,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { VERSION } from "../../src/version.ts";
-import { runMain, SAMPLE_KEY, tempHome } from "./_main_process.ts";
+import { runMain, SAMPLE_KEY, tempHome } from "../_helpers/main_process.ts";
 
 const VERSION_LINE = new RegExp(
   `^worker-agent ${VERSION.replaceAll(".", "\\.")} \\(deno \\d+\\.\\d+\\.\\d+, \\w+-\\w+\\)\\n$`,

@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
 import { runDoctor } from "../../src/cli/doctor.ts";
-import { SAMPLE_KEY } from "./_main_process.ts";
+import { SAMPLE_KEY } from "../_helpers/main_process.ts";
 import { hasOpenssl, makeTestCertificates } from "../_helpers/tls_proxy.ts";
 
 Deno.test({

@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { waitFor } from "../_helpers/wait_for.ts";
-import { DENO_CONFIG, MAIN, SAMPLE_KEY, tempHome } from "./_main_process.ts";
+import { DENO_CONFIG, MAIN, SAMPLE_KEY, tempHome } from "../_helpers/main_process.ts";
 
 function hasUtilLinuxScript(): boolean {
   if (Deno.build.os !== "linux") return false;

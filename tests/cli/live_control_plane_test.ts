@@ -9,7 +9,7 @@ import {
 } from "node:assert/strict";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { freePort, waitFor } from "../_helpers/wait_for.ts";
-import { DENO_CONFIG, MAIN, runMain, SAMPLE_KEY, tempHome } from "./_main_process.ts";
+import { DENO_CONFIG, MAIN, runMain, SAMPLE_KEY, tempHome } from "../_helpers/main_process.ts";
 
 Deno.test("doctor passes every check against a live control plane and never prints the key", async () => {
   await using cp = await startControlPlane();
