@@ -12,10 +12,7 @@ import { stringify } from "yaml";
 import { agentPermissionFlags } from "../../src/cli/permissions.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { type AgentStatus, AgentStatusSchema, STATUS_FILE } from "../../src/state/agent_status.ts";
-
-const REPO_ROOT = new URL("../../", import.meta.url);
-const MAIN = new URL("main.ts", REPO_ROOT);
-const DENO_CONFIG = new URL("deno.json", REPO_ROOT);
+import { denoRunArgs, MAIN } from "./main_process.ts";
 
 /** Options of {@linkcode startAgent}. */
 export interface StartAgentOptions {
@@ -102,18 +99,10 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
   );
   const { config } = await loadConfig({ path: configPath, env: {} });
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--config",
-      DENO_CONFIG.pathname,
-      ...agentPermissionFlags(config, configPath),
-      MAIN.pathname,
-      "run",
-      "--config",
-      configPath,
-    ],
+    args: denoRunArgs(MAIN, {
+      permissions: agentPermissionFlags(config, configPath),
+      args: ["run", "--config", configPath],
+    }),
     cwd: dir,
     clearEnv: true,
     env: { ...inheritedEnv(), NO_COLOR: "1", ...options.env },

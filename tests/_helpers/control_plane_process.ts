@@ -10,10 +10,10 @@
  * ```
  */
 import { toHex } from "../../src/protocol/mod.ts";
+import { denoRunArgs } from "./main_process.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("src/control_plane/main.ts", REPO_ROOT);
-const CONFIG = new URL("deno.json", REPO_ROOT);
 
 /** Deno permission flags the control plane runs with (same as `deno task control-plane`). */
 export const CONTROL_PLANE_PERMISSIONS = [
@@ -100,24 +100,20 @@ export async function startControlPlane(
 
   async function spawn(port: number): Promise<Running> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--config",
-        CONFIG.pathname,
-        ...CONTROL_PLANE_PERMISSIONS,
-        MAIN.pathname,
-        "--hostname",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--data-dir",
-        dataDir,
-        "--admin-token",
-        adminToken,
-        ...(options.args ?? []),
-      ],
+      args: denoRunArgs(MAIN.pathname, {
+        permissions: CONTROL_PLANE_PERMISSIONS,
+        args: [
+          "--hostname",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--data-dir",
+          dataDir,
+          "--admin-token",
+          adminToken,
+          ...(options.args ?? []),
+        ],
+      }),
       cwd: REPO_ROOT.pathname,
       env: { NO_COLOR: "1", ...options.env },
       stdin: "null",

@@ -6,6 +6,31 @@ export const MAIN = new URL("main.ts", REPO_ROOT).pathname;
 /** Path of the project's deno.json (import map). */
 export const DENO_CONFIG = new URL("deno.json", REPO_ROOT).pathname;
 
+/** Options of {@linkcode denoRunArgs}. */
+export interface DenoRunArgsOptions {
+  /** Deno permission flags. */
+  permissions: readonly string[];
+  /** Arguments for the script. @default [] */
+  args?: readonly string[];
+}
+
+/**
+ * The arguments of `deno run` for `entry` with the repo's import map, quiet and never
+ * prompting for a permission (a missing one fails instead).
+ */
+export function denoRunArgs(entry: string, options: DenoRunArgsOptions): string[] {
+  return [
+    "run",
+    "--quiet",
+    "--no-prompt",
+    "--config",
+    DENO_CONFIG,
+    ...options.permissions,
+    entry,
+    ...(options.args ?? []),
+  ];
+}
+
 /** What one run of `main.ts` produced. */
 export interface MainResult {
   code: number;
@@ -29,16 +54,7 @@ export interface RunMainOptions {
  */
 export async function runMain(args: string[], options: RunMainOptions = {}): Promise<MainResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--config",
-      DENO_CONFIG,
-      ...(options.permissions ?? ["-A"]),
-      MAIN,
-      ...args,
-    ],
+    args: denoRunArgs(MAIN, { permissions: options.permissions ?? ["-A"], args }),
     cwd: REPO_ROOT.pathname,
     env: {
       NO_COLOR: "1",

@@ -9,7 +9,7 @@ import {
 } from "node:assert/strict";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { freePort, waitFor } from "../_helpers/wait_for.ts";
-import { DENO_CONFIG, MAIN, runMain, SAMPLE_KEY, tempHome } from "../_helpers/main_process.ts";
+import { denoRunArgs, MAIN, runMain, SAMPLE_KEY, tempHome } from "../_helpers/main_process.ts";
 
 Deno.test("doctor passes every check against a live control plane and never prints the key", async () => {
   await using cp = await startControlPlane();
@@ -111,18 +111,7 @@ Deno.test("run works under exactly the flags permissions prints; status reports 
   const flags = JSON.parse(printed.stdout) as string[];
 
   const agent = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--config",
-      DENO_CONFIG,
-      ...flags,
-      MAIN,
-      "run",
-      "--config",
-      path,
-    ],
+    args: denoRunArgs(MAIN, { permissions: flags, args: ["run", "--config", path] }),
     env: { ...home.env, NO_COLOR: "1", FTL_API_KEY: "", FTL_CONFIG: "", FTL_STATE_DIR: "" },
     stdin: "null",
     stdout: "piped",

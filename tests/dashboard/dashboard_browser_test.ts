@@ -5,7 +5,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
-import { Paths, type Sample } from "../../src/protocol/mod.ts";
+import { Paths, type Sample, snapshotOf } from "../../src/protocol/mod.ts";
 import { REFRESH_INTERVAL_MS } from "../../src/control_plane/dashboard/_app_js.ts";
 import { DASHBOARD_CSP } from "../../src/control_plane/dashboard/dashboard.ts";
 import { launchBrowser } from "./_browser.ts";
@@ -98,17 +98,7 @@ async function registerWorker(
   await workerPost(baseUrl, key, Paths.heartbeat(workerId), {
     status: "online",
     current_load: 0,
-    metrics: {
-      cpu_percent: 42.5,
-      memory_used_mb: 6144,
-      memory_total_mb: 16384,
-      disk_used_gb: 120.5,
-      disk_total_gb: 500,
-      network_sent_mb: 12.5,
-      network_recv_mb: 99.25,
-      trading_status: "stopped",
-      active_trades: 0,
-    },
+    metrics: snapshotOf(sample(1)),
   });
   return workerId;
 }
