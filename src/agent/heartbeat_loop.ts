@@ -3,6 +3,7 @@ import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
 import { abortableDelay } from "../client/delay.ts";
 import { HEARTBEAT_INTERVAL_BOUNDS, type WorkerStatus } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
+import { markAuthRefused } from "./auth_refused.ts";
 import { clampIntervalMs } from "./registration.ts";
 
 /**
@@ -16,7 +17,6 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
   const { client, session, logger } = context;
   const backoff = new Backoff({ random: context.random, now: context.now });
   const authRetry = new AuthRetrySchedule();
-  let authLogged = false;
   while (!signal.aborted) {
     if (session.workerId === undefined) await context.register(signal);
     const workerId = session.workerId;
@@ -31,7 +31,6 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
       case "ok": {
         backoff.healthy();
         authRetry.reset();
-        authLogged = false;
         session.lastHeartbeatAt = context.now();
         if (outcome.value.heartbeat_interval_seconds !== undefined) {
           session.heartbeatMs = clampIntervalMs(
@@ -59,15 +58,7 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
       case "auth":
       case "worker_mismatch":
         wait = authRetry.next();
-        if (!authLogged) {
-          logger.error(
-            "the control plane refused the API key; check api_key (revoked or wrong key?)",
-            { reason: outcome.reason, retry_in_s: Math.round(wait / 1000) },
-          );
-          authLogged = true;
-        }
-        session.setConnection("auth_failed", `heartbeat: ${outcome.reason}`, context.now() + wait);
-        context.statusChanged();
+        markAuthRefused(context, { step: "heartbeat", reason: outcome.reason, retryInMs: wait });
         break;
       case "rejected":
         logger.error("heartbeat rejected", { reason: outcome.reason });

@@ -9,6 +9,7 @@ import {
 } from "../protocol/mod.ts";
 import { VERSION } from "../version.ts";
 import type { AgentContext } from "./agent_context.ts";
+import { markAuthRefused } from "./auth_refused.ts";
 
 /** Clamps a server-set interval in seconds to `bounds` and returns milliseconds. */
 export function clampIntervalMs(seconds: number, bounds: { min: number; max: number }): number {
@@ -56,7 +57,6 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
   const { client, session, logger } = context;
   const backoff = new Backoff({ random: context.random, now: context.now });
   const authRetry = new AuthRetrySchedule();
-  let authLogged = false;
   let retryLogged = false;
   while (!signal.aborted) {
     session.setConnection(session.connection === "auth_failed" ? "auth_failed" : "registering");
@@ -90,15 +90,7 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
       case "auth":
       case "worker_mismatch": {
         const wait = authRetry.next();
-        if (!authLogged) {
-          logger.error(
-            "the control plane refused the API key; check api_key (revoked or wrong key?)",
-            { reason: outcome.reason, retry_in_s: Math.round(wait / 1000) },
-          );
-          authLogged = true;
-        }
-        session.setConnection("auth_failed", `register: ${outcome.reason}`, context.now() + wait);
-        context.statusChanged();
+        markAuthRefused(context, { step: "register", reason: outcome.reason, retryInMs: wait });
         await abortableDelay(wait, signal);
         break;
       }
