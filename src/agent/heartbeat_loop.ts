@@ -66,7 +66,7 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         wait = session.heartbeatMs;
         break;
       case "retry":
-        wait = outcome.retryAfterMs ?? Math.min(backoff.next(), session.heartbeatMs);
+        wait = backoff.retryWait(outcome.retryAfterMs, session.heartbeatMs);
         if (session.connection !== "reconnecting") {
           logger.warn("control plane unreachable; retrying", { reason: outcome.reason });
         }

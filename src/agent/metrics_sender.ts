@@ -39,7 +39,7 @@ export async function runMetricsSender(context: AgentContext, signal: AbortSigna
         break;
       case "retry":
         await session.changed.wait(
-          outcome.retryAfterMs ?? Math.min(backoff.next(), session.heartbeatMs),
+          backoff.retryWait(outcome.retryAfterMs, session.heartbeatMs),
           signal,
         );
         break;

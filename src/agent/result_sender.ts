@@ -34,7 +34,7 @@ export async function runResultSender(context: AgentContext, signal: AbortSignal
         break;
       case "retry":
         await session.changed.wait(
-          outcome.retryAfterMs ?? Math.min(backoff.next(), session.heartbeatMs),
+          backoff.retryWait(outcome.retryAfterMs, session.heartbeatMs),
           signal,
         );
         break;

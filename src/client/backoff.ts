@@ -66,6 +66,14 @@ export class Backoff {
     return Math.floor(this.#random() * ceiling);
   }
 
+  /**
+   * The wait after a retryable failure: the server's `Retry-After` when it sent one (it wins,
+   * protocol 8), else the next jittered wait ({@linkcode Backoff.next}), at most `capMs`.
+   */
+  retryWait(retryAfterMs: number | undefined, capMs: number = Infinity): number {
+    return retryAfterMs ?? Math.min(this.next(), capMs);
+  }
+
   /** Records that the connection works now; resets after `resetAfterMs` of this. */
   healthy(): void {
     const now = this.#now();

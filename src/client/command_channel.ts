@@ -126,7 +126,7 @@ export class CommandChannel {
           ? `upgrade refused with HTTP ${end.status}`
           : end.message;
         this.#setState("closed", detail);
-        wait = this.#retryAfterMs ?? this.#backoff.next();
+        wait = this.#backoff.retryWait(this.#retryAfterMs);
         logger.debug("WebSocket down, reconnecting", { detail, wait_ms: wait });
       }
       this.#retryAfterMs = undefined;

@@ -36,3 +36,13 @@ Deno.test("AuthRetrySchedule waits 5 min, doubling to 60 min", () => {
 Deno.test("Backoff refuses a base above the cap", () => {
   throws(() => new Backoff({ baseMs: 10, capMs: 5 }), RangeError);
 });
+
+Deno.test("Backoff.retryWait() lets Retry-After win and otherwise caps the jittered wait", () => {
+  const backoff = new Backoff({ random: () => 0.999999, now: () => 0 });
+  assertEquals(backoff.retryWait(7_000, 1_000), 7_000, "Retry-After wins over the cap");
+  assertEquals(backoff.attempt, 0, "a Retry-After wait counts no failure");
+  for (let i = 0; i < 5; i++) backoff.next(); // ceiling now 32 s
+  assertEquals(backoff.retryWait(undefined, 5_000), 5_000, "capped at one interval");
+  assertEquals(backoff.attempt, 6);
+  assertEquals(backoff.retryWait(undefined), 59_999, "uncapped: the protocol's 60 s cap");
+});
