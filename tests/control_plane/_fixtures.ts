@@ -18,6 +18,8 @@ export function registerBody(extra: Record<string, unknown> = {}): Record<string
     capabilities: ["metrics", "trading"],
     max_concurrency: 2,
     metadata: { arch: "x86_64", cpu_count: 4 },
+    // A v1.1 worker; a test of a legacy (FineTuneLab) agent passes instance_id: undefined.
+    instance_id: "test-instance-0001",
     ...extra,
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * Heartbeat metrics as history (protocol 4, v1.1): a worker that does not use the metrics
+ * endpoint (FineTuneLab's own agent reports metrics only in heartbeats) still gets a history,
+ * one sample per heartbeat in its stream `heartbeat`.
+ */
+import { type HeartbeatRequest, MISSED_HEARTBEATS_OFFLINE, SnapshotSchema } from "./_deps.ts";
+import type { WorkerView } from "./worker_store.ts";
+
+/** The stream heartbeat snapshots are stored in. */
+export const HEARTBEAT_STREAM = "heartbeat";
+
+/** The flat snapshot members that are numbers (every one that accepts 0). */
+const NUMERIC_SNAPSHOT_FIELDS: readonly string[] = Object.entries(SnapshotSchema.shape)
+  .filter(([, schema]) => schema.safeParse(0).success)
+  .map(([name]) => name);
+
+type Metrics = NonNullable<HeartbeatRequest["metrics"]>;
+
+/**
+ * A legacy agent's snapshot with its omitted numbers put back as 0: FineTuneLab's agent
+ * leaves out every zero value (Go's `omitempty`), so a missing `cpu_percent` means 0 %, not
+ * "unknown". Explicit nulls and present values are kept.
+ */
+export function withOmittedZeros(metrics: Metrics): Metrics {
+  const filled: Record<string, unknown> = { ...metrics };
+  for (const name of NUMERIC_SNAPSHOT_FIELDS) {
+    if (filled[name] === undefined) filled[name] = 0;
+  }
+  return filled as Metrics;
+}
+
+/** Options of {@linkcode keepsHeartbeatHistory}. */
+export interface HeartbeatHistoryOptions {
+  /** The current time in Unix ms. */
+  now: number;
+  /** Heartbeat interval handed to workers, in seconds. */
+  heartbeatIntervalSeconds: number;
+  /** Metrics interval handed to workers, in seconds. */
+  metricsIntervalSeconds: number;
+}
+
+/**
+ * Whether a heartbeat's metrics should be stored as a sample: the worker has not posted to
+ * the metrics endpoint within the last {@linkcode MISSED_HEARTBEATS_OFFLINE} intervals (the
+ * longer of the two intervals), so its history would otherwise have a gap.
+ */
+export function keepsHeartbeatHistory(
+  worker: Pick<WorkerView, "metrics_posted_at">,
+  options: HeartbeatHistoryOptions,
+): boolean {
+  if (worker.metrics_posted_at === null) return true;
+  const intervalMs = Math.max(options.heartbeatIntervalSeconds, options.metricsIntervalSeconds) *
+    1000;
+  return options.now - worker.metrics_posted_at > MISSED_HEARTBEATS_OFFLINE * intervalMs;
+}
