@@ -226,7 +226,9 @@ Deno.test("heartbeat hands out pending commands signed at delivery, at most 10",
     verifier,
   });
   assert(verdict.accept, JSON.stringify(verdict));
-  const created = body.pending_commands.map((c: { created_at: string }) => Date.parse(c.created_at));
+  const created = body.pending_commands.map((c: { created_at: string }) =>
+    Date.parse(c.created_at)
+  );
   assertEquals(created, [...created].sort((a: number, b: number) => a - b), "oldest first");
 
   const next = await (await plane.call(Paths.heartbeat(workerId), { key, json: {} })).json();
