@@ -42,14 +42,22 @@ export interface HeartbeatHistoryOptions {
 /**
  * Whether a heartbeat's metrics should be stored as a sample: the worker has not posted to
  * the metrics endpoint within the last {@linkcode MISSED_HEARTBEATS_OFFLINE} intervals (the
- * longer of the two intervals), so its history would otherwise have a gap.
+ * longer of the two intervals), so its history would otherwise have a gap. A legacy worker
+ * never posts, so its heartbeats are history from the first one. Any other worker is given
+ * that long after it (re)registers to post its first batch: this project's agent does, and
+ * its history stays one stream.
  */
 export function keepsHeartbeatHistory(
-  worker: Pick<WorkerView, "metrics_posted_at">,
+  worker: Pick<WorkerView, "legacy" | "metrics_posted_at" | "last_registered_at">,
   options: HeartbeatHistoryOptions,
 ): boolean {
-  if (worker.metrics_posted_at === null) return true;
+  const quietSince = Math.max(
+    worker.metrics_posted_at ?? Number.NEGATIVE_INFINITY,
+    worker.legacy
+      ? Number.NEGATIVE_INFINITY
+      : worker.last_registered_at ?? Number.NEGATIVE_INFINITY,
+  );
   const intervalMs = Math.max(options.heartbeatIntervalSeconds, options.metricsIntervalSeconds) *
     1000;
-  return options.now - worker.metrics_posted_at > MISSED_HEARTBEATS_OFFLINE * intervalMs;
+  return options.now - quietSince > MISSED_HEARTBEATS_OFFLINE * intervalMs;
 }

@@ -30,6 +30,8 @@ export interface WorkerView {
    * checks on its side, commands handed out once by heartbeat (at most once).
    */
   legacy: boolean;
+  /** Unix ms of the worker's latest registration (null: not since v1.1). */
+  last_registered_at: number | null;
   /** Unix ms of the worker's last `POST …/metrics`, null if it never used that endpoint. */
   metrics_posted_at: number | null;
 }
@@ -60,6 +62,7 @@ interface WorkerRow {
   last_heartbeat: number | null;
   instance_id: string | null;
   legacy: number;
+  last_registered_at: number | null;
   metrics_posted_at: number | null;
 }
 
@@ -96,7 +99,7 @@ export class WorkerStore {
       this.#db.prepare(
         `UPDATE workers SET hostname = ?, platform = ?, version = ?, capabilities = ?,
            max_concurrency = ?, metadata = ?, status = 'online', last_heartbeat = ?,
-           instance_id = ?, legacy = ?
+           instance_id = ?, legacy = ?, last_registered_at = ?
          WHERE worker_id = ?`,
       ).run(
         request.hostname,
@@ -108,6 +111,7 @@ export class WorkerStore {
         now,
         instanceId,
         legacy,
+        now,
         existing.worker_id,
       );
       return this.get(existing.worker_id)!;
@@ -116,8 +120,8 @@ export class WorkerStore {
     this.#db.prepare(
       `INSERT INTO workers (worker_id, key_id, hostname, platform, version, capabilities,
          max_concurrency, metadata, status, current_load, registered_at, last_heartbeat,
-         instance_id, legacy)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', 0, ?, ?, ?, ?)`,
+         instance_id, legacy, last_registered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', 0, ?, ?, ?, ?, ?)`,
     ).run(
       workerId,
       keyId,
@@ -131,6 +135,7 @@ export class WorkerStore {
       now,
       instanceId,
       legacy,
+      now,
     );
     return this.get(workerId)!;
   }
@@ -267,6 +272,7 @@ function toView(row: WorkerRow): WorkerView {
       ? null
       : new Date(row.last_heartbeat).toISOString(),
     legacy: row.legacy === 1,
+    last_registered_at: row.last_registered_at,
     metrics_posted_at: row.metrics_posted_at,
   };
 }

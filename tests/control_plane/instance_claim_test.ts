@@ -186,7 +186,10 @@ Deno.test("a database from before v1.1 keeps its workers; the first instance to 
   try {
     using plane = testPlane({ db });
     const view = await workerView(plane, "wkr_old");
-    assertEquals([view.hostname, view.legacy, view.metrics_posted_at], ["old-host", false, null]);
+    assertEquals(
+      [view.hostname, view.legacy, view.last_registered_at, view.metrics_posted_at],
+      ["old-host", false, null, null],
+    );
     // Its agent, upgraded, registers (here with a new key, moved onto the old row) while its
     // last heartbeat is recent: there is no instance id to compare, so it is not refused.
     const { key, id } = await plane.createKey();

@@ -163,29 +163,43 @@ Deno.test("heartbeat metrics of a worker that does not use the metrics endpoint 
       assertEquals(worker.metrics.cpu_percent, 7);
     },
   );
-  await t.step("v1.1: only while the worker has not posted samples for 3 intervals", async () => {
-    const { workerId, key } = await plane.registerWorker();
-    const flat = { cpu_percent: 5, trading_status: "stopped" };
-    const history = async () =>
-      ((await (await plane.admin(`/api/workers/${workerId}/metrics`)).json()).samples as {
-        stream: string;
-        cpu_percent: unknown;
-      }[]).filter((s) => s.stream === "heartbeat");
-    await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
-    assertEquals((await history()).length, 1, "no metrics post yet");
-    assertEquals(Object.hasOwn((await history())[0]!, "memory_used_mb"), false, "not zero-filled");
-    const posted = await plane.call(Paths.metrics(workerId), {
-      key,
-      json: { samples: [sample("s", 1)] },
-    });
-    assertEquals(posted.status, 200, await posted.text());
-    plane.clock.advance(30_000);
-    await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
-    plane.clock.advance(60_000);
-    await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
-    assertEquals((await history()).length, 1, "the worker posts samples: heartbeats are not kept");
-    plane.clock.advance(1);
-    await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
-    assertEquals((await history()).length, 2, "3 intervals without a post: kept again");
-  });
+  await t.step(
+    "v1.1: only after 3 intervals without a post (counted from registering)",
+    async () => {
+      const { workerId, key } = await plane.registerWorker();
+      const flat = { cpu_percent: 5, trading_status: "stopped" };
+      const history = async () =>
+        ((await (await plane.admin(`/api/workers/${workerId}/metrics`)).json()).samples as {
+          stream: string;
+          cpu_percent: unknown;
+        }[]).filter((s) => s.stream === "heartbeat");
+      await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
+      assertEquals((await history()).length, 0, "just registered: its first batch is on the way");
+      plane.clock.advance(90_001);
+      await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
+      assertEquals((await history()).length, 1, "3 intervals after registering without a post");
+      assertEquals(
+        Object.hasOwn((await history())[0]!, "memory_used_mb"),
+        false,
+        "not zero-filled",
+      );
+      const posted = await plane.call(Paths.metrics(workerId), {
+        key,
+        json: { samples: [sample("s", 1)] },
+      });
+      assertEquals(posted.status, 200, await posted.text());
+      plane.clock.advance(30_000);
+      await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
+      plane.clock.advance(60_000);
+      await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
+      assertEquals(
+        (await history()).length,
+        1,
+        "the worker posts samples: heartbeats are not kept",
+      );
+      plane.clock.advance(1);
+      await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
+      assertEquals((await history()).length, 2, "3 intervals without a post: kept again");
+    },
+  );
 });
