@@ -26,7 +26,7 @@ import { secretsEqual } from "./_timing_safe_equal.ts";
 import { serveDashboard } from "./dashboard/dashboard.ts";
 import type { CommandDelivery } from "./command_delivery.ts";
 import { COMMAND_STATUSES, type CommandStore } from "./command_store.ts";
-import { HEARTBEAT_STREAM, keepsHeartbeatHistory, withOmittedZeros } from "./heartbeat_history.ts";
+import { HeartbeatHistory } from "./heartbeat_history.ts";
 import { HttpError } from "./http_error.ts";
 import { assertMayClaim } from "./instance_claim.ts";
 import { KEY_SCOPES, type KeyRecord, type KeyStore, viewOf } from "./key_store.ts";
@@ -95,6 +95,7 @@ export function createApp(
 ): (request: Request, info?: RequestInfo) => Promise<Response> {
   const app = new Hono<Env>();
   const { keys, workers, commands, metrics, delivery, sessions, now } = ctx;
+  const history = new HeartbeatHistory({ ...ctx, workers, metrics });
 
   function json(c: Context<Env>, body: Record<string, unknown>, status = 200): Response {
     return c.json({ ...body, server_time: now() }, status as 200);
@@ -248,20 +249,8 @@ export function createApp(
     const workerId = c.req.param("workerId");
     await authWorkerFor(c, workerId);
     const received = await readJsonBody(c.req.raw, HeartbeatRequestSchema, ctx.maxBodyBytes);
-    const before = workers.get(workerId);
-    const body = before?.legacy && received.metrics
-      ? { ...received, metrics: withOmittedZeros(received.metrics) }
-      : received;
+    const body = history.record(workerId, received);
     workers.heartbeat(workerId, body);
-    if (
-      before && body.metrics && keepsHeartbeatHistory(before, {
-        now: now(),
-        heartbeatIntervalSeconds: ctx.heartbeatIntervalSeconds,
-        metricsIntervalSeconds: ctx.metricsIntervalSeconds,
-      })
-    ) {
-      metrics.appendToStream(workerId, HEARTBEAT_STREAM, now(), body.metrics);
-    }
     const status = body.status ?? "online";
     const pending = status === "online" || status === "error"
       ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT, { via: "heartbeat" })

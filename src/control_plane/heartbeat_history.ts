@@ -4,7 +4,8 @@
  * one sample per heartbeat in its stream `heartbeat`.
  */
 import { type HeartbeatRequest, MISSED_HEARTBEATS_OFFLINE, SnapshotSchema } from "./_deps.ts";
-import type { WorkerView } from "./worker_store.ts";
+import type { MetricStore } from "./metric_store.ts";
+import type { WorkerStore, WorkerView } from "./worker_store.ts";
 
 /** The stream heartbeat snapshots are stored in. */
 export const HEARTBEAT_STREAM = "heartbeat";
@@ -60,4 +61,43 @@ export function keepsHeartbeatHistory(
   const intervalMs = Math.max(options.heartbeatIntervalSeconds, options.metricsIntervalSeconds) *
     1000;
   return options.now - quietSince > MISSED_HEARTBEATS_OFFLINE * intervalMs;
+}
+
+/** Options of {@linkcode HeartbeatHistory}. */
+export interface HeartbeatHistoryStores {
+  workers: WorkerStore;
+  metrics: MetricStore;
+  now: () => number;
+  /** Heartbeat interval handed to workers, in seconds. */
+  heartbeatIntervalSeconds: number;
+  /** Metrics interval handed to workers, in seconds. */
+  metricsIntervalSeconds: number;
+}
+
+/** Applies the v1.1 heartbeat rules above to each heartbeat before it is stored. */
+export class HeartbeatHistory {
+  #options: HeartbeatHistoryStores;
+
+  /** Creates the helper. */
+  constructor(options: HeartbeatHistoryStores) {
+    this.#options = options;
+  }
+
+  /**
+   * Returns the heartbeat of `workerId` as it should be stored (a legacy agent's omitted
+   * numbers filled in), and keeps its metrics as a history sample when
+   * {@linkcode keepsHeartbeatHistory} says so.
+   */
+  record(workerId: string, received: HeartbeatRequest): HeartbeatRequest {
+    const { workers, metrics, now } = this.#options;
+    const worker = workers.get(workerId);
+    if (worker === undefined || received.metrics === undefined) return received;
+    const body = worker.legacy
+      ? { ...received, metrics: withOmittedZeros(received.metrics) }
+      : received;
+    if (keepsHeartbeatHistory(worker, { ...this.#options, now: now() })) {
+      metrics.appendToStream(workerId, HEARTBEAT_STREAM, now(), body.metrics!);
+    }
+    return body;
+  }
 }
