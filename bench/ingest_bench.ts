@@ -83,6 +83,8 @@ async function register(cp: ControlPlaneProcess, n: number): Promise<Client> {
     headers,
     body: JSON.stringify({
       hostname: `bench-${n}`,
+      // A v1.1 worker like the agent: a legacy one would also store heartbeat metrics as samples.
+      instance_id: `bench-instance-${n}`,
       platform: "linux",
       version: "0.1.0",
       capabilities: ["metrics"],

@@ -22,7 +22,7 @@ function command(i: number): Record<string, unknown> {
     command_type: "update_config",
     params: { changes: { log_level: "debug", capabilities: ["metrics", "trading"] } },
     timeout_seconds: 60,
-    created_at: now,
+    created_at: new Date(now).toISOString(),
     issued_at: now,
     expires_at: now + 600_000,
   };

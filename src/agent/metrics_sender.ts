@@ -43,12 +43,18 @@ export async function runMetricsSender(context: AgentContext, signal: AbortSigna
           signal,
         );
         break;
-      case "not_found":
+      case "not_found": {
         logger.info("the control plane has no metrics endpoint; samples stay spooled", {
           reason: outcome.reason,
         });
-        await session.changed.wait(10 * 60_000, signal);
+        // 10 minutes, unless the agent registers again (a new worker, or a new server).
+        // `changed` also fires on every heartbeat, so one wait on it would be one heartbeat.
+        const until = context.now() + 10 * 60_000;
+        while (!signal.aborted && session.workerId === workerId && context.now() < until) {
+          await session.changed.wait(until - context.now(), signal);
+        }
         break;
+      }
       case "auth":
       case "worker_mismatch":
         // The heartbeat loop owns the auth state; wait until it says the key works again.

@@ -18,7 +18,7 @@ export function clampIntervalMs(seconds: number, bounds: { min: number; max: num
 
 /** The registration body for this machine. */
 export async function registrationBody(
-  context: Pick<AgentContext, "config">,
+  context: Pick<AgentContext, "config" | "spool">,
 ): Promise<RegisterRequest> {
   const config = context.config();
   const metadata: Record<string, unknown> = {
@@ -44,6 +44,10 @@ export async function registrationBody(
     capabilities: config.capabilities,
     max_concurrency: config.max_concurrency,
     metadata,
+    // v1.1: without an instance id a control plane treats this agent as a legacy FineTuneLab
+    // agent (commands once, by heartbeat only). Bridge until the agent has its own instance
+    // id (issue 9): the stream id has the same life (random, made with the state dir, kept).
+    instance_id: context.spool.stream,
   };
 }
 

@@ -7,9 +7,9 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Logger } from "../log/logger.ts";
 import {
+  CloseCode,
   COMMAND_TIMEOUT_BOUNDS,
   CommandParamsSchemas,
-  CommandResultSchema,
   HeartbeatRequestSchema,
   isApiKey,
   isCommandType,
@@ -26,11 +26,14 @@ import { secretsEqual } from "./_timing_safe_equal.ts";
 import { serveDashboard } from "./dashboard/dashboard.ts";
 import type { CommandDelivery } from "./command_delivery.ts";
 import { COMMAND_STATUSES, type CommandStore } from "./command_store.ts";
+import { HeartbeatHistory } from "./heartbeat_history.ts";
 import { HttpError } from "./http_error.ts";
+import { assertMayClaim } from "./instance_claim.ts";
 import { KEY_SCOPES, type KeyRecord, type KeyStore, viewOf } from "./key_store.ts";
 import type { MetricStore } from "./metric_store.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { readBodyText, readJsonBody } from "./read_body.ts";
+import { ReceivedResultSchema, resultToStore } from "./result_body.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
 import type { WorkerStore } from "./worker_store.ts";
 
@@ -77,6 +80,12 @@ const CreateCommandSchema = zod.object({
   ).optional(),
 });
 
+/**
+ * The WebSocket upgrade header naming the agent's instance (v1.1, the `instance_id` it
+ * registered with): an instance other than the key's online holder is refused with 409.
+ */
+export const INSTANCE_ID_HEADER = "X-Instance-Id";
+
 /** Default `timeout_seconds` of a command created without one. */
 export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 300;
 
@@ -86,9 +95,14 @@ export function createApp(
 ): (request: Request, info?: RequestInfo) => Promise<Response> {
   const app = new Hono<Env>();
   const { keys, workers, commands, metrics, delivery, sessions, now } = ctx;
+  const history = new HeartbeatHistory({ ...ctx, workers, metrics });
 
   function json(c: Context<Env>, body: Record<string, unknown>, status = 200): Response {
     return c.json({ ...body, server_time: now() }, status as 200);
+  }
+
+  function claimOptions() {
+    return { now: now(), heartbeatIntervalSeconds: ctx.heartbeatIntervalSeconds };
   }
 
   function limit(bucket: string): void {
@@ -212,8 +226,14 @@ export function createApp(
       : undefined;
     const key = await authWorker(c, bodyKey);
     const parsed = readValidated(RegisterRequestSchema, text);
+    const holder = workers.holderOf(key.id);
+    assertMayClaim(holder, parsed.instance_id, claimOptions());
     const worker = workers.register(key.id, parsed);
     c.set("workerId", worker.worker_id);
+    if (holder?.instance_id && parsed.instance_id && holder.instance_id !== parsed.instance_id) {
+      // The old holder went offline and this instance took the key over.
+      sessions.kick(worker.worker_id, CloseCode.replaced, "another instance took over the key");
+    }
     const wsBase = ctx.publicUrl.replace(/^http/, "ws").replace(/\/+$/, "");
     return json(c, {
       worker_id: worker.worker_id,
@@ -228,11 +248,12 @@ export function createApp(
   app.post("/api/workers/:workerId/heartbeat", async (c) => {
     const workerId = c.req.param("workerId");
     await authWorkerFor(c, workerId);
-    const body = await readJsonBody(c.req.raw, HeartbeatRequestSchema, ctx.maxBodyBytes);
+    const received = await readJsonBody(c.req.raw, HeartbeatRequestSchema, ctx.maxBodyBytes);
+    const body = history.record(workerId, received);
     workers.heartbeat(workerId, body);
     const status = body.status ?? "online";
     const pending = status === "online" || status === "error"
-      ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT)
+      ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT, { via: "heartbeat" })
       : [];
     if (status === "offline") sessions.kick(workerId, 1000, "worker went offline");
     return json(c, {
@@ -247,13 +268,14 @@ export function createApp(
     await authWorkerFor(c, workerId);
     const body = await readJsonBody(c.req.raw, MetricsRequestSchema, ctx.maxBodyBytes);
     const counts = metrics.insert(workerId, body.samples);
+    workers.noteMetricsPost(workerId);
     return json(c, { ok: true, ...counts });
   });
 
   app.post("/api/workers/commands/:commandId/result", async (c) => {
     const commandId = c.req.param("commandId");
     const key = await authWorker(c);
-    const body = await readJsonBody(c.req.raw, CommandResultSchema, ctx.maxBodyBytes);
+    const body = await readJsonBody(c.req.raw, ReceivedResultSchema, ctx.maxBodyBytes);
     if (body.command_id !== commandId) {
       throw new HttpError(400, "invalid_request", "command_id: does not match the URL", {
         field: "command_id",
@@ -266,7 +288,7 @@ export function createApp(
       throw new HttpError(403, "worker_mismatch", "The command belongs to another worker");
     }
     c.set("workerId", worker.worker_id);
-    if (commands.complete(commandId, body) === "already") {
+    if (commands.complete(commandId, resultToStore(body)) === "already") {
       return json(c, { ok: true, message: "Command already completed" });
     }
     return json(c, { ok: true });
@@ -281,12 +303,14 @@ export function createApp(
         field: "X-Worker-Id",
       });
     }
+    const instanceId = c.req.header(INSTANCE_ID_HEADER)?.trim() || undefined;
     const worker = workers.get(workerId);
     if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}; register again`);
     if (worker.key_id !== key.id) {
       throw new HttpError(403, "worker_mismatch", "The API key belongs to another worker");
     }
     c.set("workerId", workerId);
+    assertMayClaim(workers.holderOf(key.id), instanceId, claimOptions());
     if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
       throw new HttpError(400, "invalid_request", "Upgrade: expected websocket", {
         field: "Upgrade",
@@ -446,7 +470,12 @@ export function errorResponse(
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     });
   }
-  const body = { error: known.message, code: known.code, server_time: options.now() };
+  const body = {
+    ...known.details,
+    error: known.message,
+    code: known.code,
+    server_time: options.now(),
+  };
   return new Response(JSON.stringify(body), {
     status: known.status,
     headers: { "Content-Type": "application/json", ...known.headers },

@@ -31,23 +31,36 @@ export class CommandDelivery {
   }
 
   /**
-   * Up to `limit` commands of `workerId` that are due, signed now and recorded as
-   * delivered. Returns an empty list when the worker or its key is gone, or the worker is
-   * draining or offline.
+   * Up to `limit` commands of `workerId` that are due, recorded as delivered and signed now.
+   * Returns an empty list when the worker or its key is gone, or the worker is draining or
+   * offline. A legacy worker (v1.1: FineTuneLab's own agent, which never acks and runs every
+   * copy) gets each command once, by heartbeat only, and never a re-send.
    */
-  async take(workerId: string, limit: number): Promise<Command[]> {
+  async take(
+    workerId: string,
+    limit: number,
+    options: { via: "websocket" | "heartbeat" },
+  ): Promise<Command[]> {
     const { commands, workers, keys, mode, ackTimeoutMs, now } = this.#options;
-    const due = commands.deliverable(workerId, ackTimeoutMs, limit);
-    if (due.length === 0) return [];
     const worker = workers.get(workerId);
     // Workers reporting draining or offline get no commands, over any channel.
     if (!worker || worker.status === "draining" || worker.status === "offline") return [];
+    if (worker.legacy && options.via !== "heartbeat") return [];
     const key = keys.get(worker.key_id);
     if (!key || !key.active) return [];
+    // A legacy worker's delivered commands are never due again (at most once).
+    const due = commands.deliverable(
+      workerId,
+      worker.legacy ? Number.MAX_SAFE_INTEGER : ackTimeoutMs,
+      limit,
+    );
+    // Recorded before the first await: two heartbeats answered at once cannot both pick the
+    // same pending command (for a legacy worker that would mean running it twice).
+    for (const command of due) commands.markDelivered(command.command_id);
+    const at = now();
     const out: Command[] = [];
     for (const command of due) {
-      out.push(await signForDelivery(command, { mode, hmacKey: key.signingKey, now: now() }));
-      commands.markDelivered(command.command_id);
+      out.push(await signForDelivery(command, { mode, hmacKey: key.signingKey, now: at }));
     }
     return out;
   }

@@ -27,7 +27,9 @@ export async function signForDelivery(
     command_type: command.command_type,
     params: command.params,
     timeout_seconds: command.timeout_seconds,
-    created_at: command.created_at,
+    // v1.1: an ISO string, as FineTuneLab's server sends it (its agent cannot decode a
+    // number here); the admin API keeps Unix ms.
+    created_at: new Date(command.created_at).toISOString(),
     issued_at: options.now,
     expires_at: options.now + COMMAND_TTL_MS,
   };

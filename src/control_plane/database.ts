@@ -69,6 +69,15 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 1 → 2: retention pruning deletes by arrival time.
   `CREATE INDEX metric_samples_received ON metric_samples(received_at);`,
+  // 2 → 3 (protocol v1.1): the instance that holds a worker's key (NULL: a legacy
+  // FineTuneLab agent, which sends none), when the worker last registered, and when it last
+  // used the metrics endpoint (heartbeat metrics become history for workers that do not).
+  `
+  ALTER TABLE workers ADD COLUMN instance_id TEXT;
+  ALTER TABLE workers ADD COLUMN legacy INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE workers ADD COLUMN last_registered_at INTEGER;
+  ALTER TABLE workers ADD COLUMN metrics_posted_at INTEGER;
+  `,
 ];
 
 /**

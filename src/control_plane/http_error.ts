@@ -19,13 +19,20 @@ export class HttpError extends Error {
   readonly headers: Record<string, string>;
   /** The request field at fault, for 400s. */
   readonly field: string | undefined;
+  /** Extra members of the error body, e.g. the holder of a key in use (409 `key_in_use`). */
+  readonly details: Record<string, unknown>;
 
   /** Creates the error; `message` is the human text of the body's `error`. */
   constructor(
     status: number,
     code: ErrorCode,
     message: string,
-    options: { headers?: Record<string, string>; field?: string; cause?: unknown } = {},
+    options: {
+      headers?: Record<string, string>;
+      field?: string;
+      details?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "HttpError";
@@ -33,5 +40,6 @@ export class HttpError extends Error {
     this.code = code;
     this.headers = options.headers ?? {};
     this.field = options.field;
+    this.details = options.details ?? {};
   }
 }

@@ -44,6 +44,29 @@ export class MetricStore {
   }
 
   /**
+   * Stores `fields` (a heartbeat's flat snapshot) as the next sample of `workerId`'s stream
+   * `stream`, with `ts` and the next `seq` of that stream; returns the stored sample.
+   */
+  appendToStream(
+    workerId: string,
+    stream: string,
+    ts: number,
+    fields: Record<string, unknown>,
+  ): Record<string, unknown> {
+    // Synchronous from the read to the write, so no other request can take the same seq.
+    const row = this.#db.prepare(
+      "SELECT MAX(seq) AS last FROM metric_samples WHERE worker_id = ? AND stream = ?",
+    ).get(workerId, stream) as { last: number | null } | undefined;
+    const seq = (row?.last ?? 0) + 1;
+    const sample = { ...fields, stream, seq, ts };
+    this.#db.prepare(
+      `INSERT OR IGNORE INTO metric_samples (worker_id, stream, seq, ts, received_at, sample)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(workerId, stream, seq, ts, this.#now(), JSON.stringify(sample));
+    return sample;
+  }
+
+  /**
    * The latest `limit` samples of `workerId` with `since <= ts <= until`, in time order
    * (oldest first).
    */

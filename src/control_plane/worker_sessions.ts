@@ -150,7 +150,9 @@ export class WorkerSessions {
       ) {
         return;
       }
-      const commands = await this.#options.delivery.take(workerId, PUSH_BATCH);
+      const commands = await this.#options.delivery.take(workerId, PUSH_BATCH, {
+        via: "websocket",
+      });
       for (const command of commands) this.#send(session, { type: "command", command });
     }).catch((error) => {
       this.#options.logger.error("command push failed", {

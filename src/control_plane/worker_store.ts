@@ -25,6 +25,25 @@ export interface WorkerView {
   /** Unix ms of the last heartbeat (or registration), null before any. */
   last_heartbeat: number | null;
   last_heartbeat_iso: string | null;
+  /**
+   * v1.1: registered without `instance_id`, i.e. FineTuneLab's own agent: no signature
+   * checks on its side, commands handed out once by heartbeat (at most once).
+   */
+  legacy: boolean;
+  /** Unix ms of the worker's latest registration (null: not since v1.1). */
+  last_registered_at: number | null;
+  /** Unix ms of the worker's last `POST …/metrics`, null if it never used that endpoint. */
+  metrics_posted_at: number | null;
+}
+
+/** Who holds a worker's key (protocol 3.1, one machine per key). */
+export interface WorkerHolder {
+  worker_id: string;
+  /** The instance that registered last; null when that was a legacy agent. */
+  instance_id: string | null;
+  hostname: string;
+  status: WorkerStatus;
+  last_heartbeat: number | null;
 }
 
 interface WorkerRow {
@@ -41,6 +60,10 @@ interface WorkerRow {
   last_metrics: string | null;
   registered_at: number;
   last_heartbeat: number | null;
+  instance_id: string | null;
+  legacy: number;
+  last_registered_at: number | null;
+  metrics_posted_at: number | null;
 }
 
 /** Worker storage on the control plane database. */
@@ -58,7 +81,9 @@ export class WorkerStore {
 
   /**
    * Registers the worker of key `keyId`: the first call creates it, later calls update it
-   * and return the same worker id (protocol 2, one worker per key).
+   * and return the same worker id (protocol 2, one worker per key). The request's
+   * `instance_id` becomes the key's holder; without one the worker is legacy (v1.1).
+   * Whether this instance may take the key is checked before (see `instance_claim.ts`).
    */
   register(keyId: string, request: RegisterRequest): WorkerView {
     const now = this.#now();
@@ -68,10 +93,13 @@ export class WorkerStore {
     const metadata = cappedMetadata(request.metadata ?? {});
     const capabilities = JSON.stringify(request.capabilities ?? []);
     const maxConcurrency = request.max_concurrency ?? 1;
+    const instanceId = request.instance_id ?? null;
+    const legacy = instanceId === null ? 1 : 0;
     if (existing) {
       this.#db.prepare(
         `UPDATE workers SET hostname = ?, platform = ?, version = ?, capabilities = ?,
-           max_concurrency = ?, metadata = ?, status = 'online', last_heartbeat = ?
+           max_concurrency = ?, metadata = ?, status = 'online', last_heartbeat = ?,
+           instance_id = ?, legacy = ?, last_registered_at = ?
          WHERE worker_id = ?`,
       ).run(
         request.hostname,
@@ -81,6 +109,9 @@ export class WorkerStore {
         maxConcurrency,
         metadata,
         now,
+        instanceId,
+        legacy,
+        now,
         existing.worker_id,
       );
       return this.get(existing.worker_id)!;
@@ -88,8 +119,9 @@ export class WorkerStore {
     const workerId = this.#newId();
     this.#db.prepare(
       `INSERT INTO workers (worker_id, key_id, hostname, platform, version, capabilities,
-         max_concurrency, metadata, status, current_load, registered_at, last_heartbeat)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', 0, ?, ?)`,
+         max_concurrency, metadata, status, current_load, registered_at, last_heartbeat,
+         instance_id, legacy, last_registered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', 0, ?, ?, ?, ?, ?)`,
     ).run(
       workerId,
       keyId,
@@ -100,6 +132,9 @@ export class WorkerStore {
       maxConcurrency,
       metadata,
       now,
+      now,
+      instanceId,
+      legacy,
       now,
     );
     return this.get(workerId)!;
@@ -125,6 +160,23 @@ export class WorkerStore {
       workerId,
     );
     return this.get(workerId);
+  }
+
+  /** Who holds key `keyId` now, if a worker registered with it. */
+  holderOf(keyId: string): WorkerHolder | undefined {
+    const row = this.#db.prepare(
+      `SELECT worker_id, instance_id, hostname, status, last_heartbeat FROM workers
+       WHERE key_id = ?`,
+    ).get(keyId) as WorkerHolder | undefined;
+    return row ? { ...row } : undefined;
+  }
+
+  /** Notes a `POST …/metrics` of `workerId` now (heartbeat metrics stop becoming history). */
+  noteMetricsPost(workerId: string): void {
+    this.#db.prepare("UPDATE workers SET metrics_posted_at = ? WHERE worker_id = ?").run(
+      this.#now(),
+      workerId,
+    );
   }
 
   /** The worker with id `workerId`. */
@@ -219,5 +271,8 @@ function toView(row: WorkerRow): WorkerView {
     last_heartbeat_iso: row.last_heartbeat === null
       ? null
       : new Date(row.last_heartbeat).toISOString(),
+    legacy: row.legacy === 1,
+    last_registered_at: row.last_registered_at,
+    metrics_posted_at: row.metrics_posted_at,
   };
 }

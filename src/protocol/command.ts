@@ -5,6 +5,13 @@ import { COMMAND_TIMEOUT_BOUNDS, COMMAND_TYPES, type CommandType } from "./const
 const ms = z.number().int().nonnegative();
 
 /**
+ * A command's `created_at`: an ISO 8601 string since v1.1 (FineTuneLab's own agent cannot
+ * decode a number there), Unix ms from older servers. The agent only carries it (the
+ * signature covers it as sent), so any bounded string is accepted.
+ */
+export const CreatedAtSchema = z.union([ms, z.string().min(1).max(64)]);
+
+/**
  * A command as it travels on the wire. Unknown members are kept (not stripped), because the
  * signature covers every member the server sent.
  */
@@ -17,7 +24,7 @@ export const CommandSchema = z.looseObject({
   command_type: z.string().min(1).max(64),
   params: z.record(z.string(), z.unknown()),
   timeout_seconds: z.number().int().min(COMMAND_TIMEOUT_BOUNDS.min).max(COMMAND_TIMEOUT_BOUNDS.max),
-  created_at: ms,
+  created_at: CreatedAtSchema,
   issued_at: ms,
   expires_at: ms,
   signature_alg: z.string(),

@@ -33,7 +33,7 @@ export async function signedCommand(
     command_type: "ping",
     params: {},
     timeout_seconds: 30,
-    created_at: now,
+    created_at: new Date(now).toISOString(),
     issued_at: now,
     expires_at: now + 600_000,
     ...options.overrides,

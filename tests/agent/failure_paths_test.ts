@@ -215,7 +215,7 @@ Deno.test("CommandIntake's once-per-run memory of forged ids is bounded", async 
     command_type: "ping",
     params: {},
     timeout_seconds: 30,
-    created_at: NOW,
+    created_at: new Date(NOW).toISOString(),
     issued_at: NOW,
     expires_at: NOW + 600_000,
     signature_alg: "hmac-sha256",

@@ -18,6 +18,8 @@ export function registerBody(extra: Record<string, unknown> = {}): Record<string
     capabilities: ["metrics", "trading"],
     max_concurrency: 2,
     metadata: { arch: "x86_64", cpu_count: 4 },
+    // A v1.1 worker; a test of a legacy (FineTuneLab) agent passes instance_id: undefined.
+    instance_id: "test-instance-0001",
     ...extra,
   };
 }
@@ -145,4 +147,24 @@ export function testPlane(options: Partial<ControlPlaneOptions> = {}): TestPlane
     },
   };
   return plane;
+}
+
+/** An in-process plane served on a loopback port (WebSockets need a real server). */
+export function servedPlane(
+  options: Parameters<typeof testPlane>[0] = {},
+): { plane: TestPlane; baseUrl: string } & AsyncDisposable {
+  const plane = testPlane({ rateLimitPerSecond: 0, ...options });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request, info) => plane.cp.fetch(request, { remoteAddr: info.remoteAddr.hostname }),
+  );
+  return {
+    plane,
+    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    async [Symbol.asyncDispose]() {
+      await plane.cp.drain(AbortSignal.timeout(2000));
+      await server.shutdown();
+      plane[Symbol.dispose]();
+    },
+  };
 }

@@ -33,9 +33,9 @@ export class ProtocolClient {
     return { status: res.status, body: await res.json() };
   }
 
-  /** Registers and remembers the worker id. */
-  async register(): Promise<Record<string, unknown>> {
-    const { status, body } = await this.post(Paths.register, registerBody());
+  /** Registers (with `extra` members in the body) and remembers the worker id. */
+  async register(extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const { status, body } = await this.post(Paths.register, registerBody(extra));
     if (status !== 200) throw new Error(`register: ${status} ${JSON.stringify(body)}`);
     this.workerId = body.worker_id as string;
     return body;
@@ -51,11 +51,11 @@ export class ProtocolClient {
     return body;
   }
 
-  /** Opens the command channel. */
-  async connect(): Promise<Channel> {
+  /** Opens the command channel, with `headers` added to the upgrade request. */
+  async connect(headers: Record<string, string> = {}): Promise<Channel> {
     const url = `${this.baseUrl.replace(/^http/, "ws")}${Paths.websocket}`;
     const socket = new WebSocket(url, {
-      headers: { Authorization: `Bearer ${this.key}`, "X-Worker-Id": this.workerId },
+      headers: { Authorization: `Bearer ${this.key}`, "X-Worker-Id": this.workerId, ...headers },
     } as unknown as string[]);
     const channel = new Channel(socket);
     await channel.opened;

@@ -134,7 +134,7 @@ Deno.test("a 400 names the bad field", async (t) => {
     [
       "a result with a bad status",
       Paths.result("c1"),
-      { command_id: "c1", status: "error" },
+      { command_id: "c1", status: "done" },
       "status",
     ],
   ];
@@ -226,7 +226,9 @@ Deno.test("heartbeat hands out pending commands signed at delivery, at most 10",
     verifier,
   });
   assert(verdict.accept, JSON.stringify(verdict));
-  const created = body.pending_commands.map((c: { created_at: number }) => c.created_at);
+  const created = body.pending_commands.map((c: { created_at: string }) =>
+    Date.parse(c.created_at)
+  );
   assertEquals(created, [...created].sort((a: number, b: number) => a - b), "oldest first");
 
   const next = await (await plane.call(Paths.heartbeat(workerId), { key, json: {} })).json();

@@ -74,13 +74,18 @@ async function workerPost(
   return json;
 }
 
-/** Registers a worker with a fresh key and sends one heartbeat; returns its id. */
+/**
+ * Registers a worker with a fresh key and sends one heartbeat; returns its id. Without
+ * `instanceId` it is a legacy (FineTuneLab) agent.
+ */
 async function registerWorker(
   baseUrl: string,
   key: string,
   hostname: string,
+  instanceId?: string,
 ): Promise<string> {
   const registered = await workerPost(baseUrl, key, Paths.register, {
+    ...(instanceId === undefined ? {} : { instance_id: instanceId }),
     hostname,
     platform: "linux",
     version: "0.1.0",
@@ -106,9 +111,10 @@ async function registerWorker(
 Deno.test("the dashboard signs in, shows a registered worker online, sends it a ping and creates a key", async (t) => {
   await using cp = await startControlPlane();
   const key = await cp.createKey("dashboard-e2e");
-  const workerId = await registerWorker(cp.baseUrl, key, "dash-e2e-host");
+  const workerId = await registerWorker(cp.baseUrl, key, "dash-e2e-host", "dash-e2e-instance");
   await workerPost(cp.baseUrl, key, Paths.metrics(workerId), { samples: [sample(1)] });
-  // A second worker whose hostname is markup: the page must show it as text.
+  // A second worker whose hostname is markup: the page must show it as text. It registers as
+  // FineTuneLab's own agent does (no instance_id), so it is marked legacy.
   const hostileName = '<img src=x id="injected">&amp;';
   const hostileId = await registerWorker(cp.baseUrl, await cp.createKey("hostile"), hostileName);
 
@@ -144,6 +150,13 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
     const hostile = page.locator(`#worker-rows tr[data-worker-id="${hostileId}"]`);
     assert((await hostile.innerText()).includes(hostileName));
     assertEquals(await page.locator("#injected").count(), 0, "no element was injected");
+    assertEquals(await row.locator(".legacy").count(), 0, "a worker-agent is not marked");
+    const mark = hostile.locator(".badge.legacy");
+    assertEquals(await mark.innerText(), "FineTuneLab agent");
+    assertEquals(
+      await mark.getAttribute("title"),
+      "FineTuneLab agent, no signature checks, at-most-once",
+    );
   });
 
   await t.step("the worker view shows the latest metrics, GPU and trading status", async () => {
@@ -271,6 +284,8 @@ Deno.test("the dashboard signs in, shows a registered worker online, sends it a 
 
   await t.step("deleting a worker asks once more and removes it", async () => {
     await page.goto(`${cp.baseUrl}/#/workers/${hostileId}`);
+    await page.locator("#detail-info .badge.legacy").waitFor({ timeout: UI_TIMEOUT_MS });
+    assert((await page.locator("#detail-info").innerText()).includes("no signature checks"));
     await page.locator("#delete-worker").click();
     await page.locator("#confirm-delete").click();
     await page.waitForURL((url) => url.hash === "#/", { timeout: UI_TIMEOUT_MS });

@@ -14,7 +14,7 @@ export function commandOf(
     command_type: type,
     params,
     timeout_seconds: 60,
-    created_at: now,
+    created_at: new Date(now).toISOString(),
     issued_at: now,
     expires_at: now + 600_000,
     signature_alg: "hmac-sha256",

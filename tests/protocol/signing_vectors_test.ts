@@ -50,6 +50,8 @@ Deno.test("the vector file covers both algorithms, unicode, nested params and em
   );
   assert(vectors.some((v) => Object.keys(v.command.params as object).length === 0));
   assert(vectors.some((v) => v.signed_bytes.includes('"params":{"changes":{')));
+  assert(vectors.some((v) => typeof v.command.created_at === "string"), "no ISO created_at (v1.1)");
+  assert(vectors.some((v) => typeof v.command.created_at === "number"), "no Unix-ms created_at");
 });
 
 Deno.test("signedBytes() reproduces the canonical bytes of every vector", async (t) => {

@@ -34,7 +34,7 @@ function base(overrides: Record<string, unknown> = {}): Record<string, unknown> 
     command_type: "ping",
     params: {},
     timeout_seconds: 30,
-    created_at: NOW - 1000,
+    created_at: new Date(NOW - 1000).toISOString(),
     issued_at: NOW,
     expires_at: NOW + COMMAND_TTL_MS,
     ...overrides,
@@ -249,5 +249,33 @@ Deno.test("verifyCommand() never reports against an id of '.' or '..' (a URL dot
       assert(!verdict.accept, `accepted the id ${id}`);
       assertEquals(verdict.commandId, undefined);
     }
+  }
+});
+
+Deno.test("verifyCommand() accepts created_at as an ISO string or as Unix ms, signed as sent", async (t) => {
+  const context = {
+    workerId: WORKER,
+    now: NOW,
+    seen: new Set<string>(),
+    allowlist: ALL,
+    verifier: hmacVerifier,
+  };
+  for (const createdAt of [new Date(NOW).toISOString(), NOW, "2026-11-30 17:24:14.123456+00"]) {
+    await t.step(`created_at ${JSON.stringify(createdAt)} is accepted`, async () => {
+      const verdict = await verifyCommand(await signed({ created_at: createdAt }), context);
+      assert(verdict.accept, verdict.accept ? "" : `${verdict.code} ${verdict.reason}`);
+    });
+  }
+  await t.step("the same instant in the other form does not verify", async () => {
+    const command = await signed({ created_at: new Date(NOW).toISOString() });
+    const verdict = await verifyCommand({ ...command, created_at: NOW }, context);
+    assert(!verdict.accept && verdict.code === "bad_signature");
+  });
+  for (const bad of [{}, true, "", "x".repeat(65), -1, 1.5]) {
+    await t.step(`created_at ${JSON.stringify(bad)} is a malformed command`, async () => {
+      const verdict = await verifyCommand(await signed({ created_at: bad }), context);
+      assert(!verdict.accept && verdict.code === "bad_signature");
+      assert(verdict.reason.includes("created_at"), verdict.reason);
+    });
   }
 });

@@ -197,6 +197,17 @@ function badge(text) {
     value);
 }
 
+/** What a legacy worker is (protocol v1.1: registered without instance_id). */
+const LEGACY_NOTE = "FineTuneLab agent, no signature checks, at-most-once";
+
+/** The mark of a legacy worker, or null. */
+function legacyMark(worker) {
+  return worker.legacy === true
+    ? h("span", { class: "badge warn legacy", title: LEGACY_NOTE, dataset: { legacy: "true" } },
+      "FineTuneLab agent")
+    : null;
+}
+
 function bar(pct) {
   const track = h("div", { class: "bar" });
   const fill = h("div", { class: "bar-fill" });
@@ -446,7 +457,7 @@ function renderWorkers() {
         h("div", { class: "muted small mono" }, id,
           worker.platform ? " · " + worker.platform : "",
           worker.version ? " · v" + worker.version : "")),
-      h("td", {}, badge(worker.status)),
+      h("td", {}, badge(worker.status), " ", legacyMark(worker)),
       h("td", { title: formatTime(worker.last_heartbeat) }, formatAgo(worker.last_heartbeat)),
     );
     rows.append(row);
@@ -628,6 +639,7 @@ function renderInfo(worker) {
     ["Max concurrency", worker.max_concurrency ?? "—"],
     ["Current load", worker.current_load ?? "—"],
     ["Capabilities", Array.isArray(worker.capabilities) ? worker.capabilities.join(", ") || "—" : "—"],
+    ["Agent kind", worker.legacy === true ? LEGACY_NOTE : "worker-agent (signed commands)"],
     ["Registered", formatTime(worker.created_at ?? worker.registered_at)],
     ["Last heartbeat", worker.last_heartbeat ? formatAgo(worker.last_heartbeat) + " · " +
       formatTime(worker.last_heartbeat) : "never"],
@@ -637,7 +649,7 @@ function renderInfo(worker) {
       h("div", {},
         h("h2", { id: "detail-hostname" },
           h("span", { class: "dot " + (online ? "on" : "off") }), worker.hostname ?? "(no hostname)"),
-        h("div", { class: "detail-status" }, badge(worker.status))),
+        h("div", { class: "detail-status" }, badge(worker.status), " ", legacyMark(worker))),
       h("div", { class: "detail-actions" }, deleteButton, confirmBox)),
     h("dl", { class: "facts" },
       facts.map(([label, value, cls]) =>
@@ -709,7 +721,9 @@ function renderMetrics(sample, worker, samples) {
         (trading.active_trades ?? m.active_trades ?? 0) + " active trades · " +
           (trading.restarts ?? 0) + " restarts")),
   );
-  const when = sample ? "Sample " + (sample.seq ?? "") + " · " + formatAgo(sample.ts) : "From the last heartbeat";
+  const when = !sample ? "From the last heartbeat"
+    : (sample.stream === "heartbeat" ? "Heartbeat " : "Sample ") + (sample.seq ?? "") + " · " +
+      formatAgo(sample.ts);
   const card = h("div", { class: "card" },
     h("div", { class: "card-head" }, h("h3", {}, "Latest metrics"),
       h("span", { class: "muted small", title: formatTime(sample?.ts) }, when)),
