@@ -48,6 +48,11 @@ export function agentCompilePermissionFlags(os: ReleaseTarget["os"]): string[] {
   ];
 }
 
+/** The release OS for a `Deno.build.os` value (other Unixes get the Linux flag set). */
+export function compileOs(os: typeof Deno.build.os): ReleaseTarget["os"] {
+  return os === "darwin" || os === "windows" ? os : "linux";
+}
+
 /** Every flag the agent binary for `os` is compiled with, permissions first. */
 export function agentCompileFlags(os: ReleaseTarget["os"]): string[] {
   return [...agentCompilePermissionFlags(os), ...compileRuntimeFlags()];

@@ -120,3 +120,25 @@ function emptyNeeds(): PermissionNeeds {
     PERMISSION_CATEGORIES.map((c) => [c, []]),
   ) as unknown as PermissionNeeds;
 }
+
+/** The `Deno.permissions` descriptor of one name in `category` (undefined for ffi/import). */
+export function permissionDescriptor(
+  category: PermissionCategory,
+  name: string,
+): Deno.PermissionDescriptor | undefined {
+  switch (category) {
+    case "net":
+      return { name: "net", host: name };
+    case "read":
+    case "write":
+      return { name: category, path: name };
+    case "env":
+      return { name: "env", variable: name };
+    case "sys":
+      return { name: "sys", kind: name as NonNullable<Deno.SysPermissionDescriptor["kind"]> };
+    case "run":
+      return { name: "run", command: name };
+    default:
+      return undefined;
+  }
+}

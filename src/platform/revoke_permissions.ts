@@ -14,6 +14,7 @@ import { AGENT_ENV_VARS } from "../cli/permissions.ts";
 import {
   PERMISSION_CATEGORIES,
   type PermissionCategory,
+  permissionDescriptor,
   type PermissionNeeds,
 } from "./permission_needs.ts";
 
@@ -49,7 +50,7 @@ export interface RevokeReport {
   keptWhole: PermissionCategory[];
 }
 
-/** Options of {@linkcode revokeUnneededPermissions}. */
+/** Options of {@linkcode planRevocation} and {@linkcode revokeUnneededPermissions}. */
 export interface RevokeOptions {
   /**
    * Names that may have been granted as lists, per category; each one granted and not
@@ -66,12 +67,15 @@ const revokedAtStart: { categories: Set<string>; names: Set<string> } = {
 };
 
 /**
- * Revokes what `needs` (the running agent's needs, `runningPermissionNeeds`) leaves out and
- * returns what was done. A category with no needs at all is revoked whole.
+ * What {@linkcode revokeUnneededPermissions} would revoke against the current grants, given
+ * `needs` (the running agent's needs, `runningPermissionNeeds`); revokes nothing. A category
+ * with no needs at all is revoked whole.
  */
-export function revokeUnneededPermissions(
+export function planRevocation(
   needs: PermissionNeeds,
-  options: RevokeOptions = {},
+  options: Omit<RevokeOptions, "permissions"> & {
+    permissions?: Pick<Deno.Permissions, "querySync">;
+  } = {},
 ): RevokeReport {
   const permissions = options.permissions ?? Deno.permissions;
   const candidates: Partial<PermissionNeeds> = {
@@ -82,39 +86,64 @@ export function revokeUnneededPermissions(
   const report: RevokeReport = { categories: [], names: {}, keptWhole: [] };
   for (const category of PERMISSION_CATEGORIES) {
     const needed = needs[category];
-    const whole = permissions.querySync({ name: category } as Deno.PermissionDescriptor);
     if (needed.length === 0) {
-      permissions.revokeSync({ name: category } as Deno.PermissionDescriptor);
       report.categories.push(category);
-      revokedAtStart.categories.add(category);
       continue;
     }
-    if (whole.state === "granted") {
+    if (
+      permissions.querySync({ name: category } as Deno.PermissionDescriptor).state === "granted"
+    ) {
       report.keptWhole.push(category);
       continue;
     }
-    for (const name of candidates[category] ?? []) {
+    for (const name of new Set(candidates[category] ?? [])) {
       if (needed.includes(name)) continue;
-      const descriptor = describe(category, name);
+      const descriptor = permissionDescriptor(category, name);
       if (descriptor === undefined) continue;
       if (permissions.querySync(descriptor).state !== "granted") continue;
-      permissions.revokeSync(descriptor);
       (report.names[category] ??= []).push(name);
+    }
+  }
+  return report;
+}
+
+/** Revokes what {@linkcode planRevocation} finds and returns that report. */
+export function revokeUnneededPermissions(
+  needs: PermissionNeeds,
+  options: RevokeOptions = {},
+): RevokeReport {
+  const permissions = options.permissions ?? Deno.permissions;
+  const report = planRevocation(needs, options);
+  for (const category of report.categories) {
+    permissions.revokeSync({ name: category } as Deno.PermissionDescriptor);
+    revokedAtStart.categories.add(category);
+  }
+  for (
+    const [category, names] of Object.entries(report.names) as [PermissionCategory, string[]][]
+  ) {
+    for (const name of names) {
+      permissions.revokeSync(permissionDescriptor(category, name)!);
       revokedAtStart.names.add(`${category}:${name}`);
     }
   }
   return report;
 }
 
-/** One line for the log: what was revoked and what stays whole. */
+/**
+ * One line for the log and for `doctor`: `ffi, import: whole; env: A, B, … (20 names); sys:
+ * hostname; kept whole (granted whole): net, read, write, run`.
+ */
 export function describeRevokeReport(report: RevokeReport): string {
   const parts = [];
-  if (report.categories.length) parts.push(`revoked ${report.categories.join(", ")}`);
+  if (report.categories.length) parts.push(`${report.categories.join(", ")}: whole`);
   for (const [category, names] of Object.entries(report.names)) {
-    parts.push(`revoked ${category} ${names.join(",")}`);
+    const shown = names.length > 6
+      ? `${names.slice(0, 4).join(", ")}, … (${names.length} names)`
+      : names.join(", ");
+    parts.push(`${category}: ${shown}`);
   }
   if (report.keptWhole.length) {
-    parts.push(`granted whole, so kept whole: ${report.keptWhole.join(", ")}`);
+    parts.push(`kept whole (granted whole): ${report.keptWhole.join(", ")}`);
   }
   return parts.join("; ");
 }
@@ -133,26 +162,4 @@ export function revokedAtStartNote(message: string): string | undefined {
   if (!revoked) return undefined;
   return `the agent revoked this ${category} permission at start because the loaded config ` +
     "does not need it once running (`worker-agent doctor` lists what stays)";
-}
-
-function describe(
-  category: PermissionCategory,
-  name: string,
-): Deno.PermissionDescriptor | undefined {
-  switch (category) {
-    case "env":
-      return { name: "env", variable: name };
-    case "sys":
-      return { name: "sys", kind: name as SysName };
-    case "run":
-      return { name: "run", command: name };
-    case "write":
-      return { name: "write", path: name };
-    case "read":
-      return { name: "read", path: name };
-    case "net":
-      return { name: "net", host: name };
-    default:
-      return undefined;
-  }
 }
