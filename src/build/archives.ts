@@ -52,28 +52,25 @@ export async function writeArchives(dir: string, options: WriteArchivesOptions):
   return written;
 }
 
-/** `tar` (GNU tar's reproducibility flags) piped through gzip without a header time. */
+/** GNU tar with its reproducibility flags, through `gzip -n` (no name or time in the header). */
 async function tarGz(cwd: string, top: string, out: string, mtime: number): Promise<void> {
-  const tar = new Deno.Command("tar", {
+  const output = await new Deno.Command("tar", {
     args: [
       "--sort=name",
       "--owner=0",
       "--group=0",
       "--numeric-owner",
       `--mtime=@${mtime}`,
+      "--use-compress-program=gzip -9n",
       "-cf",
-      "-",
+      out,
       top,
     ],
     cwd,
-    stdout: "piped",
+    stdout: "null",
     stderr: "piped",
-  }).spawn();
-  const file = await Deno.open(out, { write: true, create: true, truncate: true });
-  const [status, stderr] = await Promise.all([
-    tar.status,
-    new Response(tar.stderr).text(),
-    tar.stdout.pipeThrough(new CompressionStream("gzip")).pipeTo(file.writable),
-  ]);
-  if (!status.success) throw new Error(`tar failed for ${out}: ${stderr.trim()}`);
+  }).output();
+  if (!output.success) {
+    throw new Error(`tar failed for ${out}: ${new TextDecoder().decode(output.stderr).trim()}`);
+  }
 }

@@ -7,7 +7,6 @@ import {
 import { planRevocation, revokedAtStartNote } from "../../src/platform/revoke_permissions.ts";
 import { SAMPLE_KEY } from "../_helpers/main_process.ts";
 
-
 function config(extra: Record<string, unknown> = {}) {
   return AgentConfigSchema.parse({
     api_key: SAMPLE_KEY,
