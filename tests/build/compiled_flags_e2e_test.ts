@@ -13,6 +13,7 @@ import { loadConfig } from "../../src/config/load_config.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { denoRunArgs, runMain, SAMPLE_KEY, tempHome } from "../_helpers/main_process.ts";
 import { connectedWorkerId, startSystem } from "../agent/_e2e.ts";
+import { startControlPlane } from "../_helpers/control_plane_process.ts";
 
 const COMPILED = agentCompileFlags(compileOs(Deno.build.os));
 
@@ -112,5 +113,49 @@ Deno.test({
     assertEquals(result.code, 2, result.stderr);
     assert(result.stderr.includes("this config needs net 127.0.0.1:10"), result.stderr);
     assert(result.stderr.includes("service install"), result.stderr);
+  },
+});
+
+Deno.test({
+  name:
+    "init, doctor, permissions and service install all work under the compiled binary's flags, and doctor prints them",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const cp = await startControlPlane();
+    try {
+      await using home = await tempHome();
+      const apiKey = await cp.createKey("compiled-flags");
+      const env = { ...home.env, FTL_API_KEY: apiKey };
+      const init = await runMain(["init", "--base-url", cp.baseUrl], {
+        env,
+        permissions: COMPILED,
+      });
+      assertEquals(init.code, 0, init.stderr);
+      const doctor = await runMain(["doctor"], { env: home.env, permissions: COMPILED });
+      assertEquals(doctor.code, 0, doctor.stdout + doctor.stderr);
+      for (
+        const line of [
+          "✓ permission net: all",
+          "✓ permission env: 23 names (FTL_CONFIG",
+          "✓ permission sys: hostname, osRelease",
+          "✓ permission ffi: none",
+          "✓ permission import: none",
+          "✓ permissions after start: `run` revokes ffi, import: whole; env: FTL_CONFIG",
+          "kept whole (granted whole): net, read, write, run",
+        ]
+      ) assert(doctor.stdout.includes(line), `${line}\n${doctor.stdout}`);
+      const compiled = await runMain(["permissions", "--compiled", "--json"], {
+        env: home.env,
+        permissions: COMPILED,
+      });
+      assertEquals(JSON.parse(compiled.stdout), COMPILED);
+      const service = await runMain(["service", "install", "--dry-run"], {
+        env: home.env,
+        permissions: COMPILED,
+      });
+      assertEquals(service.code, 0, service.stderr);
+    } finally {
+      await cp.stop();
+    }
   },
 });
