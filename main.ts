@@ -13,6 +13,7 @@ import { ExitCode } from "./src/cli/exit_code.ts";
 import { StateDirLockedError } from "./src/state/state_dir.ts";
 import { redactSecrets } from "./src/protocol/api_key.ts";
 import { readEnv } from "./src/platform/paths.ts";
+import { revokedAtStartNote } from "./src/platform/revoke_permissions.ts";
 
 /** Maps an error thrown by a command to its exit code and the one line to print (if any). */
 export function exitCodeFor(error: unknown): { code: number; message?: string } {
@@ -29,12 +30,9 @@ export function exitCodeFor(error: unknown): { code: number; message?: string } 
     return { code: ExitCode.usage, message: `error: ${error.message}` };
   }
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    return {
-      code: ExitCode.failure,
-      message: `error: ${
-        (error as Error).message
-      }; run with the flags from \`worker-agent permissions\``,
-    };
+    const message = (error as Error).message;
+    const why = revokedAtStartNote(message) ?? "run with the flags from `worker-agent permissions`";
+    return { code: ExitCode.failure, message: `error: ${message}; ${why}` };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: ExitCode.failure, message: `error: ${message}` };

@@ -2,10 +2,16 @@
 # worker-agent installer for Linux and macOS. Installs one binary for the current user; no
 # root needed. Usage:
 #   curl -fsSL https://github.com/finetunelab/worker-agent/releases/latest/download/install.sh | sh
+# Checks: the binary must match the release's SHA256SUMS; when `cosign` is on PATH, SHA256SUMS
+# must verify against its Sigstore bundle, signed by this repository's release workflow (without
+# cosign it says so plainly). A binary the release marks unsigned (`…-unsigned`, no Apple
+# signature) is refused unless WORKER_AGENT_ALLOW_UNSIGNED=1.
 # Environment:
-#   WORKER_AGENT_VERSION       release tag to install (default: latest)
-#   WORKER_AGENT_DOWNLOAD_URL  base URL holding the binaries and SHA256SUMS (default: GitHub releases)
-#   WORKER_AGENT_INSTALL_DIR   where the binary goes (default: ~/.local/bin)
+#   WORKER_AGENT_VERSION        release tag to install (default: latest)
+#   WORKER_AGENT_DOWNLOAD_URL   base URL holding the binaries and SHA256SUMS (default: GitHub releases)
+#   WORKER_AGENT_INSTALL_DIR    where the binary goes (default: ~/.local/bin)
+#   WORKER_AGENT_ALLOW_UNSIGNED 1 installs a binary the release marks unsigned
+#   WORKER_AGENT_SKIP_COSIGN    1 skips the cosign check even when cosign is installed
 set -eu
 
 version="${WORKER_AGENT_VERSION:-latest}"
@@ -43,13 +49,39 @@ sha256() {
   else shasum -a 256 "$1" | cut -d' ' -f1; fi
 }
 
+identity="^https://github.com/finetunelab/worker-agent/\.github/workflows/release\.yml@refs/tags/v"
+issuer="https://token.actions.githubusercontent.com"
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
+fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" || fail "download of SHA256SUMS failed"
+
+if [ "${WORKER_AGENT_SKIP_COSIGN:-}" = 1 ]; then
+  echo "Skipping the cosign check of SHA256SUMS (WORKER_AGENT_SKIP_COSIGN=1)."
+elif command -v cosign >/dev/null 2>&1; then
+  fetch "$base/SHA256SUMS.cosign.bundle" "$tmp/SHA256SUMS.cosign.bundle" \
+    || fail "cosign is installed but the release has no SHA256SUMS.cosign.bundle; nothing was installed (WORKER_AGENT_SKIP_COSIGN=1 skips this check)"
+  cosign verify-blob --bundle "$tmp/SHA256SUMS.cosign.bundle" \
+    --certificate-identity-regexp "$identity" --certificate-oidc-issuer "$issuer" \
+    "$tmp/SHA256SUMS" >"$tmp/cosign.log" 2>&1 \
+    || { cat "$tmp/cosign.log" >&2; fail "cosign could not verify SHA256SUMS against the release workflow's signature; nothing was installed"; }
+  echo "Verified SHA256SUMS with cosign: signed by the worker-agent release workflow."
+else
+  echo "cosign is not installed: SHA256SUMS was NOT checked against the release's signature, only the binary against SHA256SUMS. Install cosign to check it (https://docs.sigstore.dev)."
+fi
+
+entry() { awk -v f="$1" '$2 == f || $2 == "*"f { print $1 }' "$tmp/SHA256SUMS"; }
+want=$(entry "$file")
+if [ -z "$want" ] && [ -n "$(entry "$file-unsigned")" ]; then
+  [ "${WORKER_AGENT_ALLOW_UNSIGNED:-}" = 1 ] \
+    || fail "this release's $os binary is unsigned ($file-unsigned: it was built without the platform signing key); set WORKER_AGENT_ALLOW_UNSIGNED=1 to install it anyway"
+  echo "Installing the UNSIGNED $file-unsigned (WORKER_AGENT_ALLOW_UNSIGNED=1)."
+  file="$file-unsigned"
+  want=$(entry "$file")
+fi
+[ -n "$want" ] || fail "SHA256SUMS has no entry for $file"
 echo "Downloading $file from $base"
 fetch "$base/$file" "$tmp/$file" || fail "download of $file failed"
-fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" || fail "download of SHA256SUMS failed"
-want=$(awk -v f="$file" '$2 == f || $2 == "*"f { print $1 }' "$tmp/SHA256SUMS")
-[ -n "$want" ] || fail "SHA256SUMS has no entry for $file"
 got=$(sha256 "$tmp/$file")
 [ "$want" = "$got" ] || fail "checksum mismatch for $file (expected $want, got $got); nothing was installed"
 

@@ -17,6 +17,7 @@ import { WorkerClient } from "../client/worker_client.ts";
 import { VERSION } from "../version.ts";
 import type { CliIo } from "./cli_io.ts";
 import { proxyInUse } from "./proxy_in_use.ts";
+import { permissionChecks } from "./effective_permissions.ts";
 
 /** The outcome of one check. */
 export interface CheckResult {
@@ -49,9 +50,11 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const timeoutMs = options.timeoutMs ?? 5_000;
   const results: CheckResult[] = [];
   let config: AgentConfig;
+  let configPath: string;
   try {
     const loaded = await loadConfig(options.load);
     config = loaded.config;
+    configPath = loaded.path;
     const warn = loaded.warnings.length ? ` (${loaded.warnings.length} warning(s) below)` : "";
     results.push({ name: "config", ok: true, detail: `${loaded.path} is valid${warn}` });
     for (const warning of loaded.warnings) {
@@ -140,6 +143,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   } finally {
     agentFetch.close();
   }
+  results.push(...permissionChecks(config, configPath));
   return results;
 }
 

@@ -15,6 +15,10 @@ import { initCommand, shellQuote } from "./init_command.ts";
 import { agentPermissionFlags, formatPermissionFlags } from "./permissions.ts";
 import { rewriteSeedFlags } from "./seed_flags.ts";
 import { serviceCommand } from "./service_command.ts";
+import { narrowPermissionsForRun } from "./start_permissions.ts";
+import { serviceSourceNote } from "./service_source_note.ts";
+import { agentCompileFlags, compileOs } from "../build/compile_flags.ts";
+import { describeRevokeReport } from "../platform/revoke_permissions.ts";
 import { statusCommand } from "./status_command.ts";
 import { probeStateDirLock, StateDirLockedError } from "../state/state_dir.ts";
 import { UsageError } from "./usage_error.ts";
@@ -147,6 +151,11 @@ Ctrl-C (or SIGTERM) drains running commands and stops; a second Ctrl-C stops at 
       });
       for (const warning of loaded.warnings) logger.warn(warning);
       if (config.log_file !== "") io.stderr(`worker-agent: logging to ${config.log_file}\n`);
+      // Checks that the config's hosts and paths are granted, then drops what the running
+      // agent does not need (docs/security.md).
+      logger.info("permissions revoked at start", {
+        narrowed: describeRevokeReport(narrowPermissionsForRun(config, loaded.path)),
+      });
       // A second agent on the same state dir gets the clear one-line refusal (exit 2) here;
       // runAgent's own lock still decides a race between two starts.
       const lock = await probeStateDirLock(config.state_dir);
@@ -205,14 +214,21 @@ The key check makes a real register call, which is idempotent for a key.`,
     .description("print the narrowest `deno run` permission flags this config needs")
     .addOption(configOption())
     .option("--json", "print the flags as a JSON array")
+    .option("--compiled", "print the flags release binaries are compiled with on this OS instead")
     .addHelpText(
       "after",
       `
 Examples:
   worker-agent permissions
-  deno run $(worker-agent permissions) main.ts run`,
+  deno run $(worker-agent permissions) main.ts run
+  worker-agent permissions --compiled      # what a release binary holds (docs/security.md)`,
     )
     .action(async (opts) => {
+      if (opts.compiled) {
+        const flags = agentCompileFlags(compileOs(Deno.build.os));
+        io.stdout(opts.json ? `${JSON.stringify(flags)}\n` : `${formatPermissionFlags(flags)}\n`);
+        return;
+      }
       const loaded = await loadConfig(loadOptions(opts));
       warnTo(loaded.warnings);
       const flags = agentPermissionFlags(loaded.config, loaded.path);
@@ -239,9 +255,11 @@ Examples:
         const loaded = await loadConfig(loadOptions(opts));
         warnTo(loaded.warnings);
         const command = serviceRunCommand(loaded.config, loaded.path);
+        const note = serviceSourceNote(command);
         exitCode = await serviceCommand(action, {
           env: io.env,
           dryRun: opts.dryRun === true,
+          ...(note ? { note } : {}),
           spec: {
             command,
             workingDir: loaded.config.state_dir,

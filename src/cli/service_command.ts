@@ -1,7 +1,8 @@
 /**
  * `worker-agent service install|uninstall|status`: a per-user service that starts the agent
- * at login. Linux uses `systemctl --user`; macOS `launchctl`; Windows `schtasks`. With
- * `--dry-run` the definition and the commands are printed and nothing is changed.
+ * at login. Linux uses `systemctl --user`; macOS `launchctl bootstrap gui/<uid>` (not the
+ * deprecated `load -w`); Windows `schtasks`. With `--dry-run` the definition and the
+ * commands are printed and nothing is changed.
  *
  * @module
  */
@@ -18,6 +19,14 @@ import {
 } from "./service_definitions.ts";
 import { UsageError } from "./usage_error.ts";
 
+/**
+ * `--allow-sys` names the service command needs on each OS: macOS asks for the user id
+ * (`launchctl bootstrap gui/<uid>`).
+ */
+export const SERVICE_SYS_CALLS: Partial<Record<typeof Deno.build.os, readonly string[]>> = {
+  darwin: ["uid"],
+};
+
 /** Service actions. */
 export type ServiceAction = "install" | "uninstall" | "status";
 
@@ -29,6 +38,11 @@ export interface ServicePlan {
   text: string;
   /** Commands to run, in order. */
   commands: string[][];
+  /**
+   * Commands run first whose failure is expected and ignored (macOS: `bootout` of a
+   * LaunchAgent that is not loaded). @default {[]}
+   */
+  prepare?: string[][];
 }
 
 /** Options of {@linkcode planService}. */
@@ -39,6 +53,8 @@ export interface PlanServiceOptions {
   env: (name: string) => string | undefined;
   /** What the service runs (install). */
   spec: ServiceSpec;
+  /** The user id for `launchctl` domains (macOS). @default {Deno.uid()} */
+  uid?: number;
 }
 
 /** Works out the file and the commands of `action` without doing anything. */
@@ -47,12 +63,22 @@ export function planService(action: ServiceAction, options: PlanServiceOptions):
   const home = options.env("HOME") ?? options.env("USERPROFILE") ?? "";
   if (os === "darwin") {
     const file = `${home}/Library/LaunchAgents/${LAUNCH_AGENT_LABEL}.plist`;
-    const commands = action === "install"
-      ? [["launchctl", "load", "-w", file]]
-      : action === "uninstall"
-      ? [["launchctl", "unload", "-w", file]]
-      : [["launchctl", "list", LAUNCH_AGENT_LABEL]];
-    return { file, text: launchAgentPlist(options.spec), commands };
+    const domain = `gui/${options.uid ?? Deno.uid() ?? 0}`;
+    const service = `${domain}/${LAUNCH_AGENT_LABEL}`;
+    const text = launchAgentPlist(options.spec);
+    if (action === "install") {
+      // bootout first, so that a second install replaces the loaded definition.
+      return {
+        file,
+        text,
+        prepare: [["launchctl", "bootout", service]],
+        commands: [["launchctl", "enable", service], ["launchctl", "bootstrap", domain, file]],
+      };
+    }
+    const commands = action === "uninstall"
+      ? [["launchctl", "bootout", service]]
+      : [["launchctl", "print", service]];
+    return { file, text, commands };
   }
   if (os === "windows") {
     const file = `${defaultStateDir({ os, env: options.env })}\\${SERVICE_NAME}.xml`;
@@ -89,6 +115,8 @@ export function planService(action: ServiceAction, options: PlanServiceOptions):
 export interface ServiceCommandOptions extends PlanServiceOptions {
   /** Print instead of doing. @default {false} */
   dryRun?: boolean;
+  /** Printed after installing (and in a dry run), e.g. what a source checkout bakes in. */
+  note?: string;
 }
 
 /** Carries out `action`; returns the exit code. */
@@ -98,10 +126,15 @@ export async function serviceCommand(
   io: CliIo,
 ): Promise<number> {
   const plan = planService(action, options);
+  const note = action === "install" && options.note ? `${options.note}\n` : "";
   if (options.dryRun) {
     if (action === "install") io.stdout(`# ${plan.file}\n${plan.text}\n`);
     if (action === "uninstall") io.stdout(`# remove ${plan.file}\n`);
+    for (const command of plan.prepare ?? []) {
+      io.stdout(`${command.join(" ")}    # may fail: nothing loaded yet\n`);
+    }
     for (const command of plan.commands) io.stdout(`${command.join(" ")}\n`);
+    if (note) io.stdout(note);
     return 0;
   }
   if (action === "install") {
@@ -110,6 +143,7 @@ export async function serviceCommand(
     await Deno.writeTextFile(plan.file, text, { mode: 0o600 });
     io.stdout(`wrote ${plan.file}\n`);
   }
+  for (const command of plan.prepare ?? []) await runManager(command, { stdout() {}, stderr() {} });
   let failed = false;
   for (const command of plan.commands) {
     const ok = await runManager(command, io);
@@ -127,10 +161,14 @@ export async function serviceCommand(
     await Deno.remove(plan.file).catch(() => {});
     io.stdout(`removed ${plan.file}\n`);
   }
+  if (note) io.stdout(note);
   return failed ? 1 : 0;
 }
 
-async function runManager(command: string[], io: CliIo): Promise<boolean> {
+async function runManager(
+  command: string[],
+  io: Pick<CliIo, "stdout" | "stderr">,
+): Promise<boolean> {
   const [program, ...args] = command;
   if (!program) return true;
   try {

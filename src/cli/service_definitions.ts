@@ -24,6 +24,26 @@ export interface ServiceSpec {
 }
 
 /**
+ * Sandboxing directives of the systemd user unit (and of the unit the .deb installs). Only
+ * those that work in a per-user service manager without user namespaces: they are seccomp
+ * and prctl based. Left out on purpose: `MemoryDenyWriteExecute` (V8's JIT writes code),
+ * and `ProtectSystem`/`ProtectHome`/`PrivateTmp`, which need unprivileged user namespaces in
+ * user units and would also confine the trading workload, which runs in the same unit.
+ */
+export const SYSTEMD_SANDBOX_DIRECTIVES: readonly string[] = [
+  "NoNewPrivileges=yes",
+  "LockPersonality=yes",
+  "RestrictRealtime=yes",
+  "RestrictSUIDSGID=yes",
+  "RestrictNamespaces=yes",
+  "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+  "SystemCallArchitectures=native",
+  "SystemCallFilter=@system-service",
+  "SystemCallErrorNumber=EPERM",
+  "UMask=0077",
+];
+
+/**
  * A systemd user unit. Exit 75 (restart requested) and crashes restart the agent; exit 2
  * (config error) does not, so a bad config does not loop.
  */
@@ -43,6 +63,7 @@ RestartSec=5
 RestartPreventExitStatus=2
 KillSignal=SIGTERM
 TimeoutStopSec=60
+${SYSTEMD_SANDBOX_DIRECTIVES.join("\n")}
 
 [Install]
 WantedBy=default.target

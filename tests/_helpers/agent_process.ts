@@ -26,6 +26,8 @@ export interface StartAgentOptions {
   dir?: string;
   /** Extra environment variables. @default {} */
   env?: Record<string, string>;
+  /** Deno permission flags. @default {the flags `worker-agent permissions` prints for the config} */
+  permissions?: readonly string[];
 }
 
 /** A running agent subprocess. */
@@ -100,7 +102,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
   const { config } = await loadConfig({ path: configPath, env: {} });
   const child = new Deno.Command(Deno.execPath(), {
     args: denoRunArgs(MAIN, {
-      permissions: agentPermissionFlags(config, configPath),
+      permissions: options.permissions ?? agentPermissionFlags(config, configPath),
       args: ["run", "--config", configPath],
     }),
     cwd: dir,
