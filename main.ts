@@ -13,6 +13,7 @@ import { ExitCode } from "./src/cli/exit_code.ts";
 import { StateDirLockedError } from "./src/state/state_dir.ts";
 import { redactSecrets } from "./src/protocol/api_key.ts";
 import { readEnv } from "./src/platform/paths.ts";
+import { describePermissionError } from "./src/platform/permission_error.ts";
 
 /** Maps an error thrown by a command to its exit code and the one line to print (if any). */
 export function exitCodeFor(error: unknown): { code: number; message?: string } {
@@ -28,6 +29,8 @@ export function exitCodeFor(error: unknown): { code: number; message?: string } 
   if (error instanceof StateDirLockedError) {
     return { code: ExitCode.usage, message: `error: ${error.message}` };
   }
+  const permission = describePermissionError(error);
+  if (permission !== undefined) return { code: ExitCode.failure, message: `error: ${permission}` };
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return {
       code: ExitCode.failure,

@@ -77,6 +77,7 @@ export const ERROR_CODES = [
   "payload_too_large",
   "rate_limited",
   "internal",
+  "key_in_use",
 ] as const;
 /** One of {@linkcode ERROR_CODES}. */
 export type ErrorCode = typeof ERROR_CODES[number];

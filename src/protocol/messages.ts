@@ -34,6 +34,8 @@ export const RegisterRequestSchema = z.object({
   capabilities: z.array(z.string().max(64)).max(64).optional(),
   max_concurrency: z.number().int().min(1).max(1024).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** v1.1: random per state dir; absent from FineTuneLab's own (legacy) agents. */
+  instance_id: z.string().min(1).max(128).optional(),
 });
 /** `POST /api/workers/register` request. */
 export type RegisterRequest = z.infer<typeof RegisterRequestSchema>;

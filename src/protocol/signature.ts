@@ -62,7 +62,8 @@ export async function signCommand<T extends Record<string, unknown>>(
 /**
  * Whether `command.signature` is a valid signature of its other members under `verifier`.
  * The comparison is done by `crypto.subtle.verify`, which is constant-time. A command
- * whose `signature_alg` differs from the verifier's algorithm does not verify.
+ * whose `signature_alg` differs from the verifier's algorithm does not verify. Throws
+ * `TypeError` when the command cannot be canonicalized (see `signedBytes`).
  */
 export async function verifyCommandSignature(
   command: Readonly<Record<string, unknown>>,
