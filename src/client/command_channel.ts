@@ -276,8 +276,8 @@ export class CommandChannel {
       socket.onmessage = (event) => {
         if (typeof event.data !== "string") return;
         // In bytes: a UTF-16 length undercounts multi-byte text up to 3 times.
-        const refuseFrame = (message: string) => {
-          closeSocket(CloseCode.normal, "unusable frame");
+        const refuseFrame = (message: string, closeReason = "unusable frame") => {
+          closeSocket(CloseCode.normal, closeReason);
           finish({ kind: "bad_frame", message });
         };
         if (
@@ -285,7 +285,7 @@ export class CommandChannel {
           event.data.length > MAX_FRAME_BYTES / 3 &&
             new TextEncoder().encode(event.data).length > MAX_FRAME_BYTES
         ) {
-          refuseFrame(`frame larger than ${MAX_FRAME_BYTES} bytes`);
+          refuseFrame(`frame larger than ${MAX_FRAME_BYTES} bytes`, "frame too large");
           return;
         }
         const json = parseBoundedJson(event.data);
