@@ -112,6 +112,7 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
           reason: outcome.reason,
           nextInMs: wait,
         });
+        logger.debug("heartbeat failed, retrying", { reason: outcome.reason, wait_ms: wait });
         session.setConnection("reconnecting", `heartbeat: ${outcome.reason}`);
         context.statusChanged();
         break;

@@ -274,7 +274,8 @@ export class CommandChannel {
         }
       };
       socket.onmessage = (event) => {
-        if (typeof event.data !== "string") return;
+        // Nothing more from a session that ended (an unusable frame, missed pongs, a jump).
+        if (settled || typeof event.data !== "string") return;
         // In bytes: a UTF-16 length undercounts multi-byte text up to 3 times.
         const refuseFrame = (message: string, closeReason = "unusable frame") => {
           closeSocket(CloseCode.normal, closeReason);
