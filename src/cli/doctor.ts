@@ -129,6 +129,22 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     return results;
   }
 
+  // doctor registers as this machine: with the state dir's instance id (v1.1), created with
+  // the dir when there is none yet, so the control plane never takes doctor for a second one.
+  let instanceId: string;
+  try {
+    instanceId = await loadOrCreateInstanceId(config.state_dir);
+  } catch (error) {
+    results.push({
+      name: "state dir",
+      ok: false,
+      detail: `cannot use ${config.state_dir} (${errorText(error)})`,
+      hint: "point state_dir at a directory the agent can write, or leave it empty",
+    });
+    results.push(skipped("key accepted", "the state dir failed"));
+    return results;
+  }
+
   const agentFetch = await createAgentFetch({ caFile: config.ca_file, proxy: config.proxy });
   try {
     const reg = await checkRegister(
@@ -136,7 +152,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       agentFetch.fetch,
       timeoutMs,
       options.now ?? Date.now,
-      await loadOrCreateInstanceId(config.state_dir).catch(() => undefined),
+      instanceId,
     );
     results.push(reg.clock, reg.auth);
     results.push(
@@ -325,7 +341,7 @@ async function checkRegister(
   fetchFn: typeof fetch,
   timeoutMs: number,
   now: () => number,
-  instanceId: string | undefined,
+  instanceId: string,
 ): Promise<{ clock: CheckResult; auth: CheckResult; websocketUrl?: string; workerId?: string }> {
   const client = new WorkerClient({
     baseUrl: config.base_url,
@@ -345,7 +361,7 @@ async function checkRegister(
     max_concurrency: config.max_concurrency,
     metadata: { arch: Deno.build.arch, runtime: `deno ${Deno.version.deno}` },
     // The agent's own instance id: the server must see doctor as this machine (v1.1).
-    ...(instanceId !== undefined ? { instance_id: instanceId } : {}),
+    instance_id: instanceId,
   });
   const skew = client.clockSkewMs;
   const clock: CheckResult = skew === undefined

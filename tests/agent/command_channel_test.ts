@@ -278,3 +278,21 @@ Deno.test("CommandChannel tells about an upgrade refused with 409 (key in use) a
     await counting.shutdown();
   }
 });
+
+Deno.test("CommandChannel backs off when its session is replaced (4008), with one warning per streak", async () => {
+  const server = wsServer((socket) => socket.close(4008, "replaced"));
+  const { logger, lines } = memoryLogger();
+  const stop = new AbortController();
+  const { channel } = channelFor(server.url, { logger });
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => server.sessions.length >= 4, { message: "four replaced sessions" });
+    const warnings = lines.filter((l) => l.includes("WARN") && l.includes("replaced"));
+    assertEquals(warnings.length, 1, lines.join(""));
+    assert(warnings[0]!.includes("same key used on another machine"));
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
