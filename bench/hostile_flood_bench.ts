@@ -94,6 +94,7 @@ rows.push([
   (await rssMiB(agent.pid)).toFixed(1),
 ]);
 const ps = await run("ps", ["-o", "pid=,stat=,comm=", "-p", String(agent.pid)]);
+const duH = await run("du", ["-sh", agent.stateDir]);
 server.failResults = false;
 const ping = await signedCommand(KEY, { overrides: { worker_id: server.workerId } });
 const pingAt = Date.now();
@@ -117,8 +118,9 @@ console.log(
   "| ----- | ----------- | ----- | ------------ | ------------------ | --------------- |",
 );
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+console.log(`\ndu -sh ${duH.out}`);
 console.log(
-  `\nps -p ${agent.pid}: ${
+  `ps -p ${agent.pid}: ${
     ps.code === 0 ? ps.out : "(gone)"
   }; WebSocket frames sent to it: ${delivered}`,
 );
