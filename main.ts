@@ -14,6 +14,7 @@ import { StateDirLockedError } from "./src/state/state_dir.ts";
 import { redactSecrets } from "./src/protocol/api_key.ts";
 import { readEnv } from "./src/platform/paths.ts";
 import { revokedAtStartNote } from "./src/platform/revoke_permissions.ts";
+import { describePermissionError } from "./src/platform/permission_error.ts";
 
 /** Maps an error thrown by a command to its exit code and the one line to print (if any). */
 export function exitCodeFor(error: unknown): { code: number; message?: string } {
@@ -30,9 +31,21 @@ export function exitCodeFor(error: unknown): { code: number; message?: string } 
     return { code: ExitCode.usage, message: `error: ${error.message}` };
   }
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    const message = (error as Error).message;
-    const why = revokedAtStartNote(message) ?? "run with the flags from `worker-agent permissions`";
-    return { code: ExitCode.failure, message: `error: ${message}; ${why}` };
+    // A grant the agent gave up at start: asking for the flag again would not help.
+    const revoked = revokedAtStartNote((error as Error).message);
+    if (revoked !== undefined) {
+      return { code: ExitCode.failure, message: `error: ${(error as Error).message}; ${revoked}` };
+    }
+  }
+  const permission = describePermissionError(error);
+  if (permission !== undefined) return { code: ExitCode.failure, message: `error: ${permission}` };
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return {
+      code: ExitCode.failure,
+      message: `error: ${
+        (error as Error).message
+      }; run with the flags from \`worker-agent permissions\``,
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: ExitCode.failure, message: `error: ${message}` };

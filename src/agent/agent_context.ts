@@ -4,6 +4,8 @@ import type { AgentConfig } from "../config/schema.ts";
 import type { WorkerClient } from "../client/worker_client.ts";
 import type { AgentSession } from "./agent_session.ts";
 import type { CommandIntake } from "./command_intake.ts";
+import type { OutageLog } from "./outage_log.ts";
+import type { StateBudget } from "./state_budget.ts";
 import type { ResultOutbox } from "./result_outbox.ts";
 import type { SampleSpool } from "./sample_spool.ts";
 
@@ -15,10 +17,16 @@ export interface AgentContext {
   client: WorkerClient;
   /** Shared connection state. */
   session: AgentSession;
+  /** The state dir's random instance id, sent on register (v1.1). */
+  instanceId: string;
+  /** What the log says during and after an outage. */
+  outage: OutageLog;
   /** Durable results waiting for the server. */
   results: ResultOutbox;
   /** Durable samples waiting for the server. */
   spool: SampleSpool;
+  /** The state dir's disk budget (`state_max_mb`), shared by `results` and `spool`. */
+  budget: StateBudget;
   /** Where commands go. */
   intake: CommandIntake;
   /** The agent's logger. */

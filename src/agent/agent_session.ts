@@ -40,6 +40,14 @@ export class AgentSession {
     this.metricsMs = options.metricsMs;
   }
 
+  /**
+   * Whether the server refused this agent (a bad or revoked key, or the key in use on
+   * another machine): then nothing but the slow retry talks to it.
+   */
+  get refused(): boolean {
+    return this.connection === "auth_failed" || this.connection === "key_in_use";
+  }
+
   /** Whether requests other than register/heartbeat should be tried now. */
   get online(): boolean {
     return this.workerId !== undefined &&

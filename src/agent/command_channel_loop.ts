@@ -1,6 +1,7 @@
 /** Runs the WebSocket command channel for the current registration. */
 import { CommandChannel } from "../client/command_channel.ts";
 import type { AgentContext } from "./agent_context.ts";
+import { markKeyInUse } from "./auth_refused.ts";
 
 /**
  * Keeps one {@linkcode CommandChannel} per registration: when the worker id changes
@@ -18,7 +19,7 @@ export async function runCommandChannel(
   while (!signal.aborted) {
     const workerId = session.workerId;
     const url = session.websocketUrl;
-    if (workerId === undefined || session.connection === "auth_failed") {
+    if (workerId === undefined || session.refused) {
       await session.changed.wait(60_000, signal);
       continue;
     }
@@ -46,6 +47,13 @@ export async function runCommandChannel(
         context.statusChanged();
       },
       onAuthFailure: (reason) => logger.warn("WebSocket refused the key", { reason }),
+      onKeyInUse: (reason) => {
+        // Another machine took the key over (v1.1). Registering again decides: 409 while the
+        // other one is online (slow retry), the worker back once it is gone.
+        markKeyInUse(context, { step: "websocket", reason, retryInMs: 5 * 60_000 });
+        if (session.workerId === workerId) session.workerId = undefined;
+        session.changed.notify();
+      },
     });
     const watch = (async () => {
       while (!stop.aborted) {

@@ -1,22 +1,45 @@
 /** The heartbeat loop (protocol 3.2): liveness, flat metrics, and commands by polling. */
 import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
 import { abortableDelay } from "../client/delay.ts";
-import { HEARTBEAT_INTERVAL_BOUNDS, type WorkerStatus } from "../protocol/mod.ts";
+import {
+  HEARTBEAT_INTERVAL_BOUNDS,
+  MAX_PENDING_PER_HEARTBEAT,
+  type WorkerStatus,
+} from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
-import { markAuthRefused } from "./auth_refused.ts";
+import { markAuthRefused, markKeyInUse } from "./auth_refused.ts";
 import { clampIntervalMs } from "./registration.ts";
+
+/** Longest wait for the first sample before registering without one. */
+export const FIRST_SAMPLE_WAIT_MS = 5_000;
+
+/**
+ * Waits (at most {@linkcode FIRST_SAMPLE_WAIT_MS}) until the sampler stored its first sample,
+ * so that the first heartbeat, sent right after registering, carries a full snapshot
+ * (`cpu_percent` included: the sampler takes a short CPU baseline first).
+ */
+async function firstSample(context: AgentContext, signal: AbortSignal): Promise<void> {
+  const deadline = context.now() + FIRST_SAMPLE_WAIT_MS;
+  while (context.session.latestSample === undefined && !signal.aborted) {
+    const left = deadline - context.now();
+    if (left <= 0) return;
+    await context.session.changed.wait(Math.min(left, 250), signal);
+  }
+}
 
 /**
  * Sends the first heartbeat right after registration and then one per interval. Each answer's
  * `pending_commands` go to the intake (this is how commands arrive while the WebSocket is
- * down or unsupported). 404 registers again; 401/403 shows `auth_failed` and retries on the
- * slow schedule (5 min doubling to 60 min); network errors and 5xx back off with full jitter,
- * never waiting longer than one interval and never sooner than `Retry-After`.
+ * down or unsupported), at most 10 per answer as the protocol allows. 404 registers again;
+ * 401/403 shows `auth_failed` and 409 `key_in_use`, each retried on the slow schedule (5 min
+ * doubling to 60 min); network errors and 5xx back off with full jitter, never waiting
+ * longer than one interval and never sooner than `Retry-After`.
  */
 export async function runHeartbeatLoop(context: AgentContext, signal: AbortSignal): Promise<void> {
   const { client, session, logger } = context;
   const backoff = new Backoff({ random: context.random, now: context.now });
   const authRetry = new AuthRetrySchedule();
+  await firstSample(context, signal);
   while (!signal.aborted) {
     if (session.workerId === undefined) await context.register(signal);
     const workerId = session.workerId;
@@ -39,8 +62,16 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
           );
         }
         session.setConnection("connected");
+        context.outage.reachable();
         context.statusChanged();
-        for (const raw of outcome.value.pending_commands ?? []) {
+        const pending = outcome.value.pending_commands ?? [];
+        if (pending.length > MAX_PENDING_PER_HEARTBEAT) {
+          logger.debug("heartbeat answer holds more commands than the protocol allows", {
+            count: pending.length,
+            taken: MAX_PENDING_PER_HEARTBEAT,
+          });
+        }
+        for (const raw of pending.slice(0, MAX_PENDING_PER_HEARTBEAT)) {
           await context.intake.receive(raw, "heartbeat");
         }
         wait = session.heartbeatMs;
@@ -60,6 +91,15 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         wait = authRetry.next();
         markAuthRefused(context, { step: "heartbeat", reason: outcome.reason, retryInMs: wait });
         break;
+      case "key_in_use":
+        wait = authRetry.next();
+        markKeyInUse(context, {
+          step: "heartbeat",
+          reason: outcome.reason,
+          retryInMs: wait,
+          holder: outcome.holder,
+        });
+        break;
       case "rejected":
         logger.error("heartbeat rejected", { reason: outcome.reason });
         session.setConnection("connected", `heartbeat: ${outcome.reason}`);
@@ -67,9 +107,12 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         break;
       case "retry":
         wait = backoff.retryWait(outcome.retryAfterMs, session.heartbeatMs);
-        if (session.connection !== "reconnecting") {
-          logger.warn("control plane unreachable; retrying", { reason: outcome.reason });
-        }
+        context.outage.failed({
+          firstLine: "control plane unreachable; retrying",
+          reason: outcome.reason,
+          nextInMs: wait,
+        });
+        logger.debug("heartbeat failed, retrying", { reason: outcome.reason, wait_ms: wait });
         session.setConnection("reconnecting", `heartbeat: ${outcome.reason}`);
         context.statusChanged();
         break;
@@ -84,7 +127,7 @@ export async function sendOfflineHeartbeat(
   timeoutMs = 5_000,
 ): Promise<boolean> {
   const workerId = context.session.workerId;
-  if (workerId === undefined || context.session.connection === "auth_failed") return false;
+  if (workerId === undefined || context.session.refused) return false;
   const outcome = await context.client.heartbeat(
     workerId,
     { status: "offline", ...context.heartbeatBody() },

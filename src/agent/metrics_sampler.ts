@@ -4,6 +4,12 @@ import type { Collector } from "../collector/collector.ts";
 import type { TradingState } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
 
+/**
+ * Wait before the first sample, so its CPU figures cover a real interval (the collector
+ * takes its baseline when it is created); the first heartbeat waits for that sample.
+ */
+export const CPU_BASELINE_MS = 500;
+
 /** What the sampler needs besides the shared context. */
 export interface MetricsSamplerOptions {
   /** The OS collector. */
@@ -14,9 +20,10 @@ export interface MetricsSamplerOptions {
 
 /**
  * Takes a sample every metrics interval, whether or not the server is reachable, and
- * stores it in the spool with the next `seq`. The schedule does not drift: each tick is one
- * interval after the previous one was due. A failed sample is logged and skipped without
- * using up a `seq`.
+ * stores it in the spool with the next `seq`; the first one after a short CPU baseline
+ * ({@linkcode CPU_BASELINE_MS}). The schedule does not drift: each tick is one interval after
+ * the previous one was due. A failed sample is logged and skipped without using up a `seq`.
+ * Each sample's `agent` block carries the state dir's use of its budget (`state_used_mb`).
  */
 export async function runMetricsSampler(
   context: AgentContext,
@@ -24,6 +31,7 @@ export async function runMetricsSampler(
   signal: AbortSignal,
 ): Promise<void> {
   const { spool, session, logger } = context;
+  await abortableDelay(CPU_BASELINE_MS, signal);
   let due = context.now();
   while (!signal.aborted) {
     try {
@@ -35,6 +43,7 @@ export async function runMetricsSampler(
         droppedSamples: spool.dropped,
       }, signal);
       if (signal.aborted) return;
+      sample.agent.state_used_mb = context.budget.usedMb;
       await spool.add(sample);
       session.latestSample = sample;
       context.statusChanged();

@@ -35,6 +35,7 @@ export async function runMetricsSender(context: AgentContext, signal: AbortSigna
       case "ok":
         backoff.healthy();
         await spool.removeThrough(last.seq);
+        context.outage.delivered("samples", batch.length);
         context.statusChanged();
         break;
       case "retry":
@@ -57,6 +58,7 @@ export async function runMetricsSender(context: AgentContext, signal: AbortSigna
       }
       case "auth":
       case "worker_mismatch":
+      case "key_in_use":
         // The heartbeat loop owns the auth state; wait until it says the key works again.
         await session.changed.wait(session.heartbeatMs, signal);
         break;

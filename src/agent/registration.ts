@@ -1,6 +1,7 @@
 /** Registration (protocol 3.1): retried until it succeeds or the agent stops. */
 import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
 import { abortableDelay } from "../client/delay.ts";
+import { notFoundHint } from "../client/diagnose.ts";
 import {
   HEARTBEAT_INTERVAL_BOUNDS,
   METRICS_INTERVAL_BOUNDS,
@@ -9,16 +10,16 @@ import {
 } from "../protocol/mod.ts";
 import { VERSION } from "../version.ts";
 import type { AgentContext } from "./agent_context.ts";
-import { markAuthRefused } from "./auth_refused.ts";
+import { markAuthRefused, markKeyInUse } from "./auth_refused.ts";
 
 /** Clamps a server-set interval in seconds to `bounds` and returns milliseconds. */
 export function clampIntervalMs(seconds: number, bounds: { min: number; max: number }): number {
   return Math.round(Math.min(bounds.max, Math.max(bounds.min, seconds)) * 1000);
 }
 
-/** The registration body for this machine. */
+/** The registration body for this machine, with the state dir's `instance_id` (v1.1). */
 export async function registrationBody(
-  context: Pick<AgentContext, "config" | "spool">,
+  context: Pick<AgentContext, "config" | "instanceId">,
 ): Promise<RegisterRequest> {
   const config = context.config();
   const metadata: Record<string, unknown> = {
@@ -44,26 +45,23 @@ export async function registrationBody(
     capabilities: config.capabilities,
     max_concurrency: config.max_concurrency,
     metadata,
-    // v1.1: without an instance id a control plane treats this agent as a legacy FineTuneLab
-    // agent (commands once, by heartbeat only). Bridge until the agent has its own instance
-    // id (issue 9): the stream id has the same life (random, made with the state dir, kept).
-    instance_id: context.spool.stream,
+    instance_id: context.instanceId,
   };
 }
 
 /**
  * Registers until the server answers 200, then stores the worker id, WebSocket URL and
  * clamped intervals in the session. Network errors and 5xx back off with full jitter; a
- * refused key (401/403) logs one line, shows `auth_failed` and retries on the slow schedule.
+ * refused key (401/403) logs one line, shows `auth_failed` and retries on the slow schedule;
+ * a key held by another machine (409 `key_in_use`) the same, naming that machine.
  * Returns without registering only when `signal` aborts.
  */
 export async function registerWorker(context: AgentContext, signal: AbortSignal): Promise<void> {
   const { client, session, logger } = context;
   const backoff = new Backoff({ random: context.random, now: context.now });
   const authRetry = new AuthRetrySchedule();
-  let retryLogged = false;
   while (!signal.aborted) {
-    session.setConnection(session.connection === "auth_failed" ? "auth_failed" : "registering");
+    session.setConnection(session.refused ? session.connection : "registering");
     context.statusChanged();
     const outcome = await client.register(await registrationBody(context), { signal });
     if (signal.aborted) return;
@@ -82,6 +80,7 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
           METRICS_INTERVAL_BOUNDS,
         );
         session.setConnection("connected");
+        context.outage.reachable();
         logger.info("registered", {
           worker_id: answer.worker_id,
           heartbeat_interval_ms: session.heartbeatMs,
@@ -98,6 +97,17 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
         await abortableDelay(wait, signal);
         break;
       }
+      case "key_in_use": {
+        const wait = authRetry.next();
+        markKeyInUse(context, {
+          step: "register",
+          reason: outcome.reason,
+          retryInMs: wait,
+          holder: outcome.holder,
+        });
+        await abortableDelay(wait, signal);
+        break;
+      }
       case "rejected": {
         const wait = authRetry.next();
         logger.error("registration rejected", { reason: outcome.reason });
@@ -111,18 +121,18 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
         const wait = "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined
           ? outcome.retryAfterMs
           : backoff.next();
-        // One line at the default level per streak (a TLS or DNS failure would otherwise be
-        // invisible without debug logging); every further try at debug.
-        if (!retryLogged) {
-          logger.warn("cannot register with the control plane; retrying", {
-            reason: outcome.reason,
-            wait_ms: wait,
-          });
-          retryLogged = true;
-        } else {
-          logger.debug("registration failed, retrying", { reason: outcome.reason, wait_ms: wait });
-        }
-        session.setConnection("reconnecting", `register: ${outcome.reason}`);
+        // A 404 on register usually means base_url points at the wrong place: say so.
+        const hint = outcome.kind === "not_found" ? notFoundHint(context.config().base_url) : "";
+        const reason = hint ? `${outcome.reason} (${hint})` : outcome.reason;
+        // One line at the default level per outage (a TLS or DNS failure would otherwise be
+        // invisible without debug logging), then a reminder at most once a minute.
+        context.outage.failed({
+          firstLine: "cannot register with the control plane; retrying",
+          reason,
+          nextInMs: wait,
+        });
+        logger.debug("registration failed, retrying", { reason, wait_ms: wait });
+        session.setConnection("reconnecting", `register: ${reason}`);
         context.statusChanged();
         await abortableDelay(wait, signal);
         break;

@@ -30,6 +30,7 @@ export async function runResultSender(context: AgentContext, signal: AbortSignal
         backoff.healthy();
         await results.removeOldest();
         logger.debug("result delivered", { command_id: result.command_id, status: result.status });
+        context.outage.delivered("results", 1);
         context.statusChanged();
         break;
       case "retry":
@@ -39,6 +40,8 @@ export async function runResultSender(context: AgentContext, signal: AbortSignal
         );
         break;
       case "auth":
+      case "key_in_use":
+        // The heartbeat loop owns these states; wait until it says the server takes us again.
         await session.changed.wait(session.heartbeatMs, signal);
         break;
       case "not_found":

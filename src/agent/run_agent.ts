@@ -1,12 +1,14 @@
 /**
  * The agent runtime: opens the state dir, starts the loops (heartbeat, metrics sampler and
  * sender, result sender, WebSocket command channel) under one shutdown `AbortController`,
- * and stops them on SIGINT/SIGTERM (Windows: Ctrl-C, Ctrl-Break): the first signal drains,
- * the second forces.
+ * each under a supervisor that restarts it after an exception, and stops them on
+ * SIGINT/SIGTERM (Windows: Ctrl-C, Ctrl-Break): the first signal drains, a second one at
+ * least 1 s later forces.
  *
  * @module
  */
 import type { AgentConfig } from "../config/schema.ts";
+import { configPathError } from "../config/config_paths.ts";
 import type { Logger } from "../log/logger.ts";
 import { createAgentFetch } from "../client/http_fetch.ts";
 import { WorkerClient } from "../client/worker_client.ts";
@@ -35,10 +37,13 @@ import { runMetricsSender } from "./metrics_sender.ts";
 import { clampIntervalMs, registerWorker } from "./registration.ts";
 import { ResultOutbox } from "./result_outbox.ts";
 import { runResultSender, waitUntilEmpty } from "./result_sender.ts";
+import { OutageLog } from "./outage_log.ts";
 import { SampleSpool } from "./sample_spool.ts";
 import { SeenIdStore } from "./seen_ids.ts";
+import { StateBudget } from "./state_budget.ts";
 import { StatusWriter } from "./status_writer.ts";
 import { stopSignals } from "./stop_signals.ts";
+import { superviseLoop } from "./supervise_loop.ts";
 
 /** Exit code asking the service manager to start the agent again (`restart_agent`). */
 export const EXIT_RESTART = 75;
@@ -64,21 +69,20 @@ export interface RunAgentOptions {
 /**
  * Runs the agent until SIGINT/SIGTERM (or `signal`) and returns the exit code: 0 after a
  * clean drain, 1 on a failure to start or a forced stop, 75 after `restart_agent`.
+ *
+ * @throws {StateDirLockedError} when another agent holds the state dir.
+ * @throws {ConfigError} naming `state_dir` when it cannot be created or opened.
+ * main.ts turns both into exit 2 with one line.
  */
 export async function runAgent(options: RunAgentOptions): Promise<number> {
-  const { logger } = options;
   let stateDir: StateDir;
   try {
     stateDir = await openStateDir(options.config.state_dir);
   } catch (error) {
-    // main.ts turns a locked state dir into exit 2 with one line.
     if (error instanceof StateDirLockedError) throw error;
-    logger.error("cannot open the state dir", {
-      state_dir: options.config.state_dir,
-      error: String(error),
-    });
-    return 1;
+    throw configPathError("state_dir", options.config.state_dir, error);
   }
+  const { logger } = options;
   try {
     return await runWithStateDir(options, stateDir);
   } catch (error) {
@@ -101,7 +105,13 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   let config = options.config;
   const now = Date.now;
   const startedAt = now();
-  const stop = stopSignals(options.signal !== undefined ? { signal: options.signal } : {});
+  const stop = stopSignals({
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    onEarlySecond: (reason) =>
+      logger.info("stop signal repeated within 1 s: still one drain (send it again to force)", {
+        signal: reason,
+      }),
+  });
   const loops = new AbortController();
   const sampling = new AbortController();
   let restartRequested = false;
@@ -118,11 +128,13 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     metricsMs: clampIntervalMs(config.metrics_interval_seconds, METRICS_INTERVAL_BOUNDS),
   });
   const seen = await SeenIdStore.open(stateDir, { now });
-  const results = await ResultOutbox.open(stateDir.path);
+  const budget = new StateBudget(config.state_max_mb * 1024 * 1024);
+  const results = await ResultOutbox.open(stateDir.path, { budget });
   const spool = await SampleSpool.open(stateDir.path, {
     stream: stateDir.streamId,
-    maxBytes: config.spool_max_mb * 1024 * 1024,
+    budget,
     logger,
+    now,
   });
   const supervisor = new TradingSupervisor({
     getConfig: () => config,
@@ -145,6 +157,9 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
       dropped_samples: spool.dropped,
       pending_results: results.depth,
       trading_status: supervisor.state().status,
+      state_used_bytes: budget.used,
+      state_max_bytes: budget.maxBytes,
+      instance_id: stateDir.instanceId,
     }),
   });
   const statusChanged = () => status.update();
@@ -186,6 +201,9 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
           spool_depth: spool.depth,
           dropped_samples: spool.dropped,
           pending_results: results.depth,
+          state_used_bytes: budget.used,
+          state_max_bytes: budget.maxBytes,
+          unreported_forged_commands: intake.unreportedForged,
           seen_command_ids: seen.size,
           clock_skew_ms: client.clockSkewMs ?? null,
           state_dir: stateDir.path,
@@ -208,7 +226,8 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     verifier: await makeVerifier(config),
     seen,
     execute: (command) => executor.submit(command),
-    deliver: (result) => results.add(result).then(statusChanged),
+    deliver: (result, options) => results.add(result, options).then(statusChanged),
+    roomForResults: () => !budget.resultsFull,
     draining: () => session.draining,
     logger,
     now,
@@ -218,8 +237,16 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     config: () => config,
     client,
     session,
+    instanceId: stateDir.instanceId,
+    outage: new OutageLog({
+      logger,
+      host: new URL(config.base_url).host,
+      backlog: () => ({ results: results.depth, samples: spool.depth }),
+      now,
+    }),
     results,
     spool,
+    budget,
     intake,
     logger,
     now,
@@ -253,27 +280,34 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     spooled_samples: spool.depth,
   });
   statusChanged();
+  // Every loop runs under a supervisor: an exception restarts that loop (one log line,
+  // backoff), it never stops the agent. Only the shutdown signals end them.
+  const supervised = (
+    name: string,
+    loop: (signal: AbortSignal) => Promise<void>,
+    signal: AbortSignal,
+  ) => superviseLoop(name, loop, { logger, signal, random: context.random, now });
   const running = [
-    runHeartbeatLoop(context, loops.signal),
-    runMetricsSampler(
-      context,
-      { collector, trading: () => supervisor.state() },
+    supervised("heartbeat", (signal) => runHeartbeatLoop(context, signal), loops.signal),
+    supervised(
+      "metrics sampler",
+      (signal) =>
+        runMetricsSampler(context, { collector, trading: () => supervisor.state() }, signal),
       AbortSignal.any([loops.signal, sampling.signal]),
     ),
-    runMetricsSender(context, loops.signal),
-    runResultSender(context, loops.signal),
-    runCommandChannel(
-      context,
-      agentFetch.client ? { client: agentFetch.client } : {},
+    supervised("metrics sender", (signal) => runMetricsSender(context, signal), loops.signal),
+    supervised("result sender", (signal) => runResultSender(context, signal), loops.signal),
+    supervised(
+      "command channel",
+      (signal) =>
+        runCommandChannel(
+          context,
+          agentFetch.client ? { client: agentFetch.client } : {},
+          signal,
+        ),
       loops.signal,
     ),
-  ].map((loop) =>
-    loop.catch((error) => {
-      logger.error("agent loop failed; stopping", { error: String(error) });
-      stop.requestDrain("internal error");
-      throw error;
-    })
-  );
+  ];
 
   const reason = await stop.drainRequested;
   logger.info("draining: finishing running commands, no new ones", { reason });
@@ -299,7 +333,7 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     }
   }
   loops.abort();
-  const loopErrors = (await Promise.allSettled(running)).filter((r) => r.status === "rejected");
+  await Promise.all(running);
   if (!force.aborted) await sendOfflineHeartbeat(context).catch(() => false);
   await supervisor.shutdown({ force: force.aborted });
   await collector.close();
@@ -307,7 +341,7 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   stop.dispose();
   session.setConnection("stopped");
   await status.flush();
-  const code = force.aborted || loopErrors.length > 0 ? 1 : restartRequested ? EXIT_RESTART : 0;
+  const code = force.aborted ? 1 : restartRequested ? EXIT_RESTART : 0;
   logger.info("agent stopped", { exit_code: code, forced: force.aborted });
   return code;
 }

@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.ts";
 import { parseJson, type Sample, SampleSchema } from "../protocol/mod.ts";
 import { writeFileAtomic } from "../state/atomic_write.ts";
 import { Wake } from "./_wake.ts";
+import { onDiskBytes, StateBudget } from "./state_budget.ts";
 
 /** Folder of the spool inside the state dir. */
 export const SAMPLE_SPOOL_DIR = "outbox/samples";
@@ -23,26 +24,33 @@ interface Entry {
 export interface SampleSpoolOptions {
   /** The state dir's stream id. */
   stream: string;
-  /** Bound of the spool in bytes (`spool_max_mb`). */
-  maxBytes: number;
-  /** Where drops are logged. */
+  /** The state dir's budget (`state_max_mb`), shared with the result outbox. */
+  budget: StateBudget;
+  /** Where drops are logged (at most one warning per {@linkcode DROP_LOG_INTERVAL_MS}). */
   logger: Logger;
+  /** Clock in Unix ms. @default {Date.now} */
+  now?: () => number;
 }
+
+/** Least time between two "dropped the oldest samples" warnings; the ones between go to debug. */
+export const DROP_LOG_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Every sample is written to `<state_dir>/outbox/samples/<seq>.json` before it is sent and
  * removed after the server accepted it (or answered that it is a duplicate). `seq` is
  * allocated here, one per stored sample, and its next value is kept in `meta.json`, so it
- * is gap-free across restarts; the only gaps are samples dropped because the spool was
- * full, and those are counted in `dropped` and logged.
+ * is gap-free across restarts; the only gaps are samples dropped because the budget was
+ * used up, and those are counted in `dropped` and logged. The spool gets what results leave of
+ * the state dir's budget (`state_budget.ts`); files are counted in whole disk blocks.
  */
 export class SampleSpool {
   #dir: string;
   #stream: string;
-  #maxBytes: number;
+  #budget: StateBudget;
   #logger: Logger;
+  #now: () => number;
+  #lastDropLog = -Infinity;
   #entries: Entry[];
-  #bytes: number;
   #nextSeq: number;
   #dropped: number;
   /** Woken whenever a sample is added. */
@@ -57,19 +65,17 @@ export class SampleSpool {
   ) {
     this.#dir = dir;
     this.#stream = options.stream;
-    this.#maxBytes = options.maxBytes;
+    this.#budget = options.budget;
     this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
     this.#entries = entries;
-    this.#bytes = entries.reduce((sum, e) => sum + e.bytes, 0);
+    options.budget.change("samples", entries.reduce((sum, e) => sum + e.bytes, 0));
     this.#nextSeq = nextSeq;
     this.#dropped = dropped;
   }
 
   /** Opens (creating) the spool under `stateDir` and loads what an earlier run left. */
   static async open(stateDir: string, options: SampleSpoolOptions): Promise<SampleSpool> {
-    if (!(options.maxBytes > 0)) {
-      throw new RangeError(`maxBytes must be positive, got ${options.maxBytes}`);
-    }
     const dir = `${stateDir}/${SAMPLE_SPOOL_DIR}`;
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     let meta: z.infer<typeof MetaSchema> | undefined;
@@ -84,7 +90,7 @@ export class SampleSpool {
       const match = /^(\d{16})\.json$/.exec(entry.name);
       if (!entry.isFile || !match) continue;
       const info = await Deno.stat(`${dir}/${entry.name}`);
-      entries.push({ seq: Number(match[1]), bytes: info.size });
+      entries.push({ seq: Number(match[1]), bytes: onDiskBytes(info.size) });
     }
     entries.sort((a, b) => a.seq - b.seq);
     const afterFiles = (entries.at(-1)?.seq ?? -1) + 1;
@@ -114,7 +120,8 @@ export class SampleSpool {
 
   /**
    * Stores `sample` (whose `seq` must be {@linkcode SampleSpool.nextSeq}), dropping the
-   * oldest samples first when the spool would pass its bound.
+   * oldest samples first when the budget would be passed. When results leave no room even
+   * with the spool empty, the new sample is dropped too (its `seq` is used and counted).
    */
   async add(sample: Sample): Promise<void> {
     if (sample.seq !== this.#nextSeq || sample.stream !== this.#stream) {
@@ -123,41 +130,53 @@ export class SampleSpool {
       );
     }
     const text = JSON.stringify(sample);
-    const bytes = new TextEncoder().encode(text).length;
+    const bytes = onDiskBytes(new TextEncoder().encode(text).length);
     let dropped = 0;
-    while (this.#entries.length > 0 && this.#bytes + bytes > this.#maxBytes) {
+    while (this.#entries.length > 0 && !this.#budget.fits(bytes)) {
       const oldest = this.#entries.shift()!;
-      this.#bytes -= oldest.bytes;
+      this.#budget.change("samples", -oldest.bytes);
       await Deno.remove(this.#file(oldest.seq)).catch(() => {});
       dropped++;
       // Counted at once: they are gone even if the write below fails (a full disk).
       this.#dropped++;
     }
+    if (!this.#budget.fits(bytes)) {
+      // Results of executed commands use the whole budget; they are never dropped.
+      this.#dropped++;
+      this.#nextSeq = sample.seq + 1;
+      this.#logDrops(dropped + 1);
+      await this.#saveMeta();
+      return;
+    }
     try {
       await writeFileAtomic(this.#file(sample.seq), text);
     } catch (error) {
       if (dropped > 0) {
-        this.#logger.warn("metrics spool full: dropped the oldest samples", {
-          dropped,
-          dropped_total: this.#dropped,
-          spool_bytes: this.#bytes,
-        });
+        this.#logDrops(dropped);
         await this.#saveMeta().catch(() => {});
       }
       throw error;
     }
     this.#entries.push({ seq: sample.seq, bytes });
-    this.#bytes += bytes;
+    this.#budget.change("samples", bytes);
     this.#nextSeq = sample.seq + 1;
     await this.#saveMeta();
-    if (dropped > 0) {
-      this.#logger.warn("metrics spool full: dropped the oldest samples", {
-        dropped,
-        dropped_total: this.#dropped,
-        spool_bytes: this.#bytes,
-      });
-    }
+    if (dropped > 0) this.#logDrops(dropped);
     this.wake.notify();
+  }
+
+  #logDrops(dropped: number): void {
+    const fields = {
+      dropped,
+      dropped_total: this.#dropped,
+      state_used_bytes: this.#budget.used,
+      state_max_bytes: this.#budget.maxBytes,
+    };
+    const now = this.#now();
+    if (now - this.#lastDropLog >= DROP_LOG_INTERVAL_MS) {
+      this.#lastDropLog = now;
+      this.#logger.warn("state_max_mb reached: dropped the oldest samples", fields);
+    } else this.#logger.debug("dropped the oldest samples", fields);
   }
 
   /**
@@ -189,7 +208,7 @@ export class SampleSpool {
       const index = this.#entries.indexOf(entry);
       if (index < 0) continue; // dropped for space meanwhile, already counted
       this.#entries.splice(index, 1);
-      this.#bytes -= entry.bytes;
+      this.#budget.change("samples", -entry.bytes);
       lost++;
       await Deno.remove(this.#file(entry.seq), { recursive: true }).catch(() => {});
     }
@@ -208,7 +227,7 @@ export class SampleSpool {
     let removed = 0;
     while (this.#entries.length > 0 && this.#entries[0]!.seq <= lastSeq) {
       const entry = this.#entries.shift()!;
-      this.#bytes -= entry.bytes;
+      this.#budget.change("samples", -entry.bytes);
       removed++;
       await Deno.remove(this.#file(entry.seq)).catch(() => {});
     }

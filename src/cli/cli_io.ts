@@ -1,6 +1,6 @@
 /** The terminal as the CLI sees it: output streams, environment and hidden key entry. */
 import { readEnv } from "../platform/paths.ts";
-import { readHiddenLine } from "./read_hidden_line.ts";
+import { readAll, readHiddenLine, readVisibleLine } from "./read_hidden_line.ts";
 
 /** What the CLI commands read from and write to; tests may pass their own. */
 export interface CliIo {
@@ -14,6 +14,10 @@ export interface CliIo {
   stdinIsTerminal(): boolean;
   /** Shows `prompt` on stderr and reads one line from the terminal without echoing it. */
   readSecret(prompt: string): Promise<string>;
+  /** Shows `prompt` on stderr and reads one line from the terminal, echoed. */
+  readLine(prompt: string): Promise<string>;
+  /** Reads stdin (a pipe or file, not a terminal) to its end, at most `maxBytes`. */
+  readStdin(maxBytes: number): Promise<string>;
 }
 
 /** The process's own stdout, stderr, environment and terminal. */
@@ -32,6 +36,11 @@ export function processCliIo(): CliIo {
         writeAll(Deno.stderr, encoder.encode("\n"));
       }
     },
+    readLine: (prompt) => {
+      writeAll(Deno.stderr, encoder.encode(prompt));
+      return readVisibleLine(Deno.stdin);
+    },
+    readStdin: (maxBytes) => readAll(Deno.stdin, maxBytes),
   };
 }
 

@@ -11,13 +11,17 @@ import type { AgentConfig } from "../config/schema.ts";
 import { isLoopbackHost } from "../config/schema.ts";
 import { redactSecrets } from "../protocol/api_key.ts";
 import { CLOCK_SKEW_MS, type Platform, PLATFORMS } from "../protocol/constants.ts";
+import { networkHint, notFoundHint } from "../client/diagnose.ts";
+import { describePermissionError } from "../platform/permission_error.ts";
 import { createAgentFetch } from "../client/http_fetch.ts";
 import { userAgent } from "../client/user_agent.ts";
 import { WorkerClient } from "../client/worker_client.ts";
+import { loadOrCreateInstanceId, probeStateDirLock } from "../state/state_dir.ts";
 import { VERSION } from "../version.ts";
 import type { CliIo } from "./cli_io.ts";
 import { proxyInUse } from "./proxy_in_use.ts";
 import { permissionChecks } from "./effective_permissions.ts";
+import { readStatusReport } from "./status_command.ts";
 
 /** The outcome of one check. */
 export interface CheckResult {
@@ -120,9 +124,39 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     );
   }
 
+  // A running agent holds the key's session: registering and opening a WebSocket beside it
+  // would take the session from it. Report what it wrote instead.
+  const lock = await probeStateDirLock(config.state_dir);
+  if (lock.locked) {
+    results.push(...(await runningAgentChecks(config.state_dir, lock.pid, options.now)));
+    return results;
+  }
+
+  // doctor registers as this machine: with the state dir's instance id (v1.1), created with
+  // the dir when there is none yet, so the control plane never takes doctor for a second one.
+  let instanceId: string;
+  try {
+    instanceId = await loadOrCreateInstanceId(config.state_dir);
+  } catch (error) {
+    results.push({
+      name: "state dir",
+      ok: false,
+      detail: `cannot use ${config.state_dir} (${errorText(error)})`,
+      hint: "point state_dir at a directory the agent can write, or leave it empty",
+    });
+    results.push(skipped("key accepted", "the state dir failed"));
+    return results;
+  }
+
   const agentFetch = await createAgentFetch({ caFile: config.ca_file, proxy: config.proxy });
   try {
-    const reg = await checkRegister(config, agentFetch.fetch, timeoutMs, options.now ?? Date.now);
+    const reg = await checkRegister(
+      config,
+      agentFetch.fetch,
+      timeoutMs,
+      options.now ?? Date.now,
+      instanceId,
+    );
     results.push(reg.clock, reg.auth);
     results.push(
       reg.websocketUrl === undefined
@@ -145,6 +179,54 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   }
   results.push(...permissionChecks(config, configPath));
   return results;
+}
+
+/**
+ * The key and WebSocket checks while an agent runs with this state dir: taken from its
+ * `status.json`, without a register call or a WebSocket of doctor's own.
+ */
+async function runningAgentChecks(
+  stateDir: string,
+  pid: number | undefined,
+  now: (() => number) | undefined,
+): Promise<CheckResult[]> {
+  const report = await readStatusReport(stateDir).catch(() => undefined);
+  const s = report?.status ?? null;
+  const who = `the agent running with this state dir (pid ${pid ?? s?.pid ?? "?"})`;
+  const note: CheckResult = {
+    name: "running agent",
+    ok: true,
+    detail:
+      `${who} holds the session; register and WebSocket checks are skipped so it is left alone, and taken from its status.json`,
+  };
+  if (s === null) {
+    return [note, skipped("key accepted", `${who} has written no status yet`)];
+  }
+  const age = s.last_heartbeat_at === null
+    ? "no heartbeat answered yet"
+    : `last heartbeat answered ${
+      Math.max(0, Math.round(((now ?? Date.now)() - s.last_heartbeat_at) / 1000))
+    } s ago`;
+  const key: CheckResult = s.state === "auth_failed" || s.state === "key_in_use"
+    ? {
+      name: "key accepted",
+      ok: false,
+      detail: `${who} reports ${s.state}: ${s.last_error ?? "no detail"}`,
+      hint: s.state === "key_in_use"
+        ? "another machine uses this key: stop the agent there, or create a key for each machine"
+        : "the key is unknown or revoked: create a new one in the dashboard and set api_key",
+    }
+    : s.worker_id !== null && (s.state === "connected" || s.state === "draining")
+    ? { name: "key accepted", ok: true, detail: `registered as ${s.worker_id}; ${age}` }
+    : {
+      name: "key accepted",
+      ok: null,
+      detail: `${who} is ${s.state}${s.last_error ? ` (last error: ${s.last_error})` : ""}`,
+    };
+  const websocket: CheckResult = s.websocket === "open"
+    ? { name: "WebSocket", ok: true, detail: `open in ${who}` }
+    : { name: "WebSocket", ok: null, detail: `${s.websocket} in ${who}` };
+  return [note, key, websocket];
 }
 
 /**
@@ -245,13 +327,15 @@ async function checkTls(
       conn.close();
     }
   } catch (error) {
+    const plainHttp = networkHint(errorText(error), new URL(`https://${host}:${port}`));
     return {
       name: "TLS",
       ok: false,
       detail: `handshake with ${host}:${port} failed (${errorText(error)})`,
-      hint: caFile
-        ? `check that ${caFile} holds the CA that signed the server's certificate`
-        : "for a private control plane set ca_file to its CA certificate (PEM)",
+      hint: plainHttp ??
+        (caFile
+          ? `check that ${caFile} holds the CA that signed the server's certificate`
+          : "for a private control plane set ca_file to its CA certificate (PEM)"),
     };
   }
 }
@@ -261,6 +345,7 @@ async function checkRegister(
   fetchFn: typeof fetch,
   timeoutMs: number,
   now: () => number,
+  instanceId: string,
 ): Promise<{ clock: CheckResult; auth: CheckResult; websocketUrl?: string; workerId?: string }> {
   const client = new WorkerClient({
     baseUrl: config.base_url,
@@ -279,6 +364,8 @@ async function checkRegister(
     capabilities: config.capabilities,
     max_concurrency: config.max_concurrency,
     metadata: { arch: Deno.build.arch, runtime: `deno ${Deno.version.deno}` },
+    // The agent's own instance id: the server must see doctor as this machine (v1.1).
+    instance_id: instanceId,
   });
   const skew = client.clockSkewMs;
   const clock: CheckResult = skew === undefined
@@ -319,6 +406,21 @@ async function checkRegister(
             : "the key is unknown or revoked: create a new one in the dashboard and set api_key",
         },
       };
+    case "key_in_use":
+      return {
+        clock,
+        auth: {
+          name: "key accepted",
+          ok: false,
+          detail: `the key is in use by ${
+            outcome.holder.hostname === undefined
+              ? "another machine"
+              : `host "${outcome.holder.hostname}"`
+          } (HTTP 409 key_in_use)`,
+          hint:
+            "stop the agent on that machine, or create a separate key for this one in the dashboard",
+        },
+      };
     default:
       return {
         clock,
@@ -326,7 +428,8 @@ async function checkRegister(
           name: "key accepted",
           ok: false,
           detail: `register call failed: ${outcome.reason}`,
-          hint: "check base_url (it must point at the control plane) and the checks above",
+          hint: (outcome.kind === "not_found" ? notFoundHint(config.base_url) : undefined) ??
+            "check base_url (it must point at the control plane) and the checks above",
         },
       };
   }
@@ -398,7 +501,9 @@ function formatSkew(ms: number): string {
 }
 
 function errorText(error: unknown): string {
-  return redactSecrets(error instanceof Error ? error.message : String(error));
+  return redactSecrets(
+    describePermissionError(error) ?? (error instanceof Error ? error.message : String(error)),
+  );
 }
 
 async function withTimeout<T>(

@@ -39,6 +39,12 @@ export interface AgentPermissionOptions {
   os?: typeof Deno.build.os;
   /** What the collector needs. @default {collectorPermissions(os)} */
   collector?: { run: string[]; read: string[]; sys: string[]; env: string[] };
+  /**
+   * Whether a program exists. Optional programs (`nvidia-smi`, the OS helpers) that do not
+   * are left out of `--allow-run`, so Deno does not warn "Failed to resolve" at every start.
+   * @default {a search of PATH; everything counts as present when PATH cannot be read}
+   */
+  programExists?: (program: string) => boolean;
 }
 
 /**
@@ -50,9 +56,10 @@ export interface AgentPermissionOptions {
  * - env: the exact variables read (the trading workload inherits its environment from the
  *   OS, so the agent never needs to read the rest);
  * - sys: the calls used; run: the trading program, the collector's programs, and on
- *   Windows `taskkill` for stopping the workload's process tree. The agent never re-executes
- *   itself (`restart_agent` exits 75 for the service manager), so its own binary is not in
- *   the run list.
+ *   Windows `taskkill` for stopping the workload's process tree, each only when it exists on
+ *   this machine (the trading program is always listed: it is the user's choice). The agent
+ *   never re-executes itself (`restart_agent` exits 75 for the service manager), so its own
+ *   binary is not in the run list.
  */
 export function agentPermissionFlags(
   config: AgentConfig,
@@ -73,8 +80,10 @@ export function agentPermissionFlags(
   if (config.trading.working_dir !== "") readable.push(config.trading.working_dir);
   readable.push(...collector.read);
 
+  const exists = options.programExists ?? programOnPath;
   const run = [...collector.run];
   if (os === "windows") run.push("taskkill");
+  for (let i = run.length - 1; i >= 0; i--) if (!exists(run[i]!)) run.splice(i, 1);
   const program = config.trading.command[0];
   if (program !== undefined) run.push(program);
 
@@ -102,6 +111,35 @@ function quoteArg(value: string, os: typeof Deno.build.os): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
   if (os === "windows") return `"${value.replaceAll('"', '`"')}"`;
   return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Whether `program` (a bare name, or a path) is found on PATH; true when PATH is unreadable. */
+export function programOnPath(program: string): boolean {
+  const windows = Deno.build.os === "windows";
+  const candidates = windows && !/\.\w+$/.test(program)
+    ? [".exe", ".cmd", ".bat", ""].map((ext) => program + ext)
+    : [program];
+  const isFile = (path: string) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch (error) {
+      // Not allowed to look: cannot tell, so count it as present.
+      return error instanceof Deno.errors.NotCapable;
+    }
+  };
+  if (/[\\/]/.test(program)) return candidates.some(isFile);
+  let path: string | undefined;
+  try {
+    path = Deno.env.get("PATH");
+  } catch {
+    path = undefined;
+  }
+  if (path === undefined) return true;
+  for (const dir of path.split(windows ? ";" : ":")) {
+    if (dir === "") continue;
+    if (candidates.some((name) => isFile(`${dir}${windows ? "\\" : "/"}${name}`))) return true;
+  }
+  return false;
 }
 
 function hostPort(url: string): string {

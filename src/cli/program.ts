@@ -6,6 +6,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { checkLogFile } from "../config/config_paths.ts";
 import { loadConfig, type LoadConfigOptions } from "../config/load_config.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { createLogger, LOG_LEVELS, type Logger } from "../log/logger.ts";
@@ -13,7 +14,7 @@ import { type CliIo, processCliIo } from "./cli_io.ts";
 import { doctorCommand } from "./doctor.ts";
 import { initCommand, shellQuote } from "./init_command.ts";
 import { agentPermissionFlags, formatPermissionFlags } from "./permissions.ts";
-import { rewriteSeedFlags } from "./seed_flags.ts";
+import { moveConfigFlagsLast, rewriteSeedFlags } from "./seed_flags.ts";
 import { serviceCommand } from "./service_command.ts";
 import { narrowPermissionsForRun } from "./start_permissions.ts";
 import { serviceSourceNote } from "./service_source_note.ts";
@@ -144,6 +145,8 @@ Ctrl-C (or SIGTERM) drains running commands and stops; a second Ctrl-C stops at 
     .action(async (opts) => {
       const loaded = await loadConfig(loadOptions(opts));
       const { config } = loaded;
+      // A log_file that cannot be opened is a config error (exit 2), not a raw OS error.
+      await checkLogFile(config.log_file);
       const logger = createLogger({
         level: config.log_level,
         format: config.log_format,
@@ -276,7 +279,7 @@ Examples:
       io.stdout(`${versionLine()}\n`);
     });
 
-  const words = rewriteSeedFlags(argv);
+  const words = moveConfigFlagsLast(rewriteSeedFlags(argv));
   const first = words[0];
   if (first !== undefined && !first.startsWith("-")) {
     const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);

@@ -69,10 +69,15 @@ export function formatStatus(report: StatusReport, now: number): string {
     ["spool depth", String(s.spool_depth)],
     ["dropped samples", String(s.dropped_samples)],
     ["pending results", String(s.pending_results)],
+
     ["trading", s.trading_status],
     ["last error", s.last_error ?? "none"],
   ];
   if (s.next_retry_at !== null) rows.push(["next retry", when(s.next_retry_at, now)]);
+  if (s.state_used_bytes !== undefined && s.state_max_bytes !== undefined) {
+    rows.push(["state budget", `${mib(s.state_used_bytes)} of ${mib(s.state_max_bytes)} used`]);
+  }
+  if (s.instance_id !== undefined) rows.push(["instance id", s.instance_id]);
   rows.push(["version", s.version], ["started", when(s.started_at, now)], [
     "updated",
     when(s.updated_at, now),
@@ -92,4 +97,8 @@ function age(seconds: number): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
   if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
   return `${Math.round(seconds / 86400)} d`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -1,5 +1,6 @@
 /** The one place that decides what an HTTP answer from the control plane means. */
 import { ErrorBodySchema, redactSecrets, validate } from "../protocol/mod.ts";
+import { parseBoundedJson } from "../protocol/bounded_json.ts";
 
 /**
  * What a call to a worker endpoint came to:
@@ -8,6 +9,7 @@ import { ErrorBodySchema, redactSecrets, validate } from "../protocol/mod.ts";
  * - `auth`: 401, or 403 `forbidden`/`invalid_api_key` (the key is bad or revoked: slow retry);
  * - `not_found`: 404 (the worker was deleted: register again);
  * - `worker_mismatch`: 403 `worker_mismatch` (the key is bound to another worker);
+ * - `key_in_use`: 409 `key_in_use` (v1.1: another machine holds the key; slow retry, never fight);
  * - `rejected`: any other 4xx (this request can never succeed as it is).
  */
 export type ApiOutcome<T> =
@@ -16,7 +18,16 @@ export type ApiOutcome<T> =
   | { kind: "auth"; reason: string; status: number; code: string }
   | { kind: "not_found"; reason: string; code: string }
   | { kind: "worker_mismatch"; reason: string }
+  | { kind: "key_in_use"; reason: string; holder: KeyHolder }
   | { kind: "rejected"; reason: string; status: number; code: string };
+
+/** The machine that holds a key, as a 409 `key_in_use` names it (protocol 3.1, v1.1). */
+export interface KeyHolder {
+  /** Its hostname (redacted, at most 255 characters), when the server named it. */
+  hostname: string | undefined;
+  /** Its last heartbeat as Unix ms, when the server said (ms or an ISO string). */
+  lastHeartbeatAt: number | undefined;
+}
 
 /**
  * Parses `Retry-After` (seconds or an HTTP date) into milliseconds, between 1 s and one hour:
@@ -47,14 +58,12 @@ export function classifyFailure(
 ): Exclude<ApiOutcome<never>, { kind: "ok" }> {
   let code = "";
   let message = "";
-  try {
-    const parsed = validate(ErrorBodySchema, JSON.parse(bodyText));
-    if (parsed.ok) {
-      code = parsed.value.code;
-      message = parsed.value.error;
-    }
-  } catch {
-    // Not JSON: a proxy's error page, say. The status alone decides.
+  // Not JSON (a proxy's error page, say), too deep or the wrong shape: the status alone decides.
+  const json = parseBoundedJson(bodyText);
+  const parsed = json.ok ? validate(ErrorBodySchema, json.value) : undefined;
+  if (parsed?.ok) {
+    code = parsed.value.code.slice(0, 64);
+    message = parsed.value.error;
   }
   const reason = `HTTP ${status}${code ? ` ${code}` : ""}${
     // Redacted here: the reason goes to status.json and `worker-agent status`, not only the log.
@@ -71,6 +80,28 @@ export function classifyFailure(
     return { kind: "auth", reason, status, code: code || "forbidden" };
   }
   if (status === 404) return { kind: "not_found", reason, code: code || "not_found" };
+  if (status === 409 && code === "key_in_use") {
+    return { kind: "key_in_use", reason, holder: keyHolderOf(json.ok ? json.value : undefined) };
+  }
   if (status === 408) return { kind: "retry", reason, status };
   return { kind: "rejected", reason, status, code: code || "invalid_request" };
+}
+
+function keyHolderOf(body: unknown): KeyHolder {
+  const record = body !== null && typeof body === "object" ? body as Record<string, unknown> : {};
+  const hostname = typeof record.hostname === "string" && record.hostname !== ""
+    ? redactSecrets(printable(record.hostname.slice(0, 255)))
+    : undefined;
+  const last = record.last_heartbeat;
+  const lastHeartbeatAt = typeof last === "number" && Number.isFinite(last)
+    ? last
+    : typeof last === "string" && !Number.isNaN(Date.parse(last))
+    ? Date.parse(last)
+    : undefined;
+  return { hostname, lastHeartbeatAt };
+}
+
+/** `text` with control characters replaced, so a hostile name cannot forge log lines. */
+function printable(text: string): string {
+  return [...text].map((c) => (c < " " || c === "\x7f" ? "?" : c)).join("");
 }

@@ -3,11 +3,12 @@ import type { Logger } from "../log/logger.ts";
 import {
   CloseCode,
   MAX_FRAME_BYTES,
-  parseJson,
   ServerFrameSchema,
+  validate,
   WS_MAX_MISSED_PONGS,
   WS_PING_INTERVAL_MS,
 } from "../protocol/mod.ts";
+import { parseBoundedJson } from "../protocol/bounded_json.ts";
 import type { WebSocketState } from "../state/agent_status.ts";
 import { Backoff } from "./backoff.ts";
 import { ClockJumpDetector } from "./clock_jump.ts";
@@ -28,6 +29,8 @@ export interface CommandChannelOptions {
   onState?: (state: WebSocketState, detail?: string) => void;
   /** Told when the server refuses the key (401/403 or close 4001/4003). */
   onAuthFailure?: (reason: string) => void;
+  /** Told when the server refuses the upgrade with 409: another machine holds the key (v1.1). */
+  onKeyInUse?: (reason: string) => void;
   /** Where connection events are logged. */
   logger: Logger;
   /** HTTP client for `ca_file`/`proxy`. */
@@ -47,7 +50,11 @@ type SessionEnd =
   | { kind: "closed"; code: number; reason: string; welcomed: boolean }
   | { kind: "refused"; status: number; message: string }
   | { kind: "error"; message: string }
+  | { kind: "bad_frame"; message: string }
   | { kind: "aborted" };
+
+/** Frame types a newer server may send that this agent ignores (anything not in protocol 3.5). */
+const KNOWN_FRAME_TYPES = ["welcome", "command", "ping", "pong", "disconnect"];
 
 /**
  * Keeps a WebSocket session to the control plane open while `run()` runs: authenticates
@@ -55,7 +62,9 @@ type SessionEnd =
  * pongs, reconnects with full-jitter backoff (or after the server's `disconnect` delay), and
  * forces a reconnect after a wall-clock jump. An upgrade answered 404 means the server has no
  * WebSocket endpoint: the channel reports `unsupported` and retries only rarely, so the agent
- * stays on heartbeat polling.
+ * stays on heartbeat polling. A frame that is too large, too deep, not JSON or not a valid
+ * frame of a known type ends the session like a failed request (v1.1): the channel reconnects
+ * with backoff, so a server sending garbage costs one log line per reconnect, not per frame.
  */
 export class CommandChannel {
   #options: CommandChannelOptions;
@@ -113,11 +122,23 @@ export class CommandChannel {
         this.#setState("closed", reason);
         this.#options.onAuthFailure?.(reason);
         wait = 5 * 60_000;
+      } else if (end.kind === "refused" && end.status === 409) {
+        // v1.1: another machine holds this key. Never fight for the session.
+        const reason = "WebSocket upgrade refused with HTTP 409: the key is in use elsewhere";
+        this.#setState("closed", reason);
+        this.#options.onKeyInUse?.(reason);
+        wait = 5 * 60_000;
       } else if (end.kind === "closed" && end.code === CloseCode.replaced) {
-        // Another session of this worker took over (a second agent with the same key, or our
-        // own reconnect racing the old socket). Back off rather than fight over the session.
+        // Another session of this worker took over (a second agent with the same key on a
+        // server without v1.1, or our own reconnect racing the old socket). Back off rather
+        // than fight over the session, and say so once per streak, not once per replacement.
         this.#setState("closed", "session replaced (4008)");
-        logger.warn("WebSocket session replaced by another connection of this worker");
+        if (!this.#replacedStreak) {
+          logger.warn(
+            "WebSocket session replaced by another connection of this worker (is the same key used on another machine?); backing off",
+          );
+        } else logger.debug("WebSocket session replaced again");
+        this.#replacedStreak = true;
         wait = this.#backoff.next();
       } else {
         const detail = end.kind === "closed"
@@ -127,7 +148,12 @@ export class CommandChannel {
           : end.message;
         this.#setState("closed", detail);
         wait = this.#backoff.retryWait(this.#retryAfterMs);
-        logger.debug("WebSocket down, reconnecting", { detail, wait_ms: wait });
+        if (end.kind === "bad_frame") {
+          logger.warn("the server sent an unusable WebSocket frame; reconnecting", {
+            detail,
+            wait_ms: wait,
+          });
+        } else logger.debug("WebSocket down, reconnecting", { detail, wait_ms: wait });
       }
       this.#retryAfterMs = undefined;
       await abortableDelay(wait, signal);
@@ -136,6 +162,7 @@ export class CommandChannel {
   }
 
   #retryAfterMs: number | undefined;
+  #replacedStreak = false;
 
   #setState(state: WebSocketState, detail?: string): void {
     if (state === this.#state) return;
@@ -247,19 +274,36 @@ export class CommandChannel {
         }
       };
       socket.onmessage = (event) => {
-        if (typeof event.data !== "string") return;
+        // Nothing more from a session that ended (an unusable frame, missed pongs, a jump).
+        if (settled || typeof event.data !== "string") return;
         // In bytes: a UTF-16 length undercounts multi-byte text up to 3 times.
+        const refuseFrame = (message: string, closeReason = "unusable frame") => {
+          closeSocket(CloseCode.normal, closeReason);
+          finish({ kind: "bad_frame", message });
+        };
         if (
           event.data.length > MAX_FRAME_BYTES ||
           event.data.length > MAX_FRAME_BYTES / 3 &&
             new TextEncoder().encode(event.data).length > MAX_FRAME_BYTES
         ) {
-          closeSocket(CloseCode.messageTooBig, "frame too large");
+          refuseFrame(`frame larger than ${MAX_FRAME_BYTES} bytes`, "frame too large");
           return;
         }
-        const parsed = parseJson(ServerFrameSchema, event.data);
+        const json = parseBoundedJson(event.data);
+        if (!json.ok) {
+          refuseFrame(`frame ${json.error}`);
+          return;
+        }
+        const type = (json.value as { type?: unknown } | null)?.type;
+        if (typeof type === "string" && !KNOWN_FRAME_TYPES.includes(type)) {
+          logger.debug("ignoring a WebSocket frame of an unknown type", {
+            type: type.slice(0, 64),
+          });
+          return;
+        }
+        const parsed = validate(ServerFrameSchema, json.value);
         if (!parsed.ok) {
-          logger.warn("ignoring a malformed WebSocket frame", { error: parsed.error });
+          refuseFrame(`malformed frame: ${parsed.error}`);
           return;
         }
         const frame = parsed.value;
@@ -273,6 +317,7 @@ export class CommandChannel {
             break;
           case "pong":
             outstandingPings = 0;
+            this.#replacedStreak = false;
             this.#backoff.healthy();
             break;
           case "disconnect":

@@ -16,7 +16,9 @@ import {
   type Sample,
   validate,
 } from "../protocol/mod.ts";
+import { MAX_ANSWER_BYTES, parseBoundedJson } from "../protocol/bounded_json.ts";
 import { type ApiOutcome, classifyFailure } from "./api_outcome.ts";
+import { describeNetworkError } from "./diagnose.ts";
 import { userAgent } from "./user_agent.ts";
 
 /** Options of {@linkcode WorkerClient}. */
@@ -142,16 +144,13 @@ export class WorkerClient {
         ? `request timed out after ${options.timeoutMs ?? this.#timeoutMs} ms`
         : options.signal?.aborted
         ? "request aborted"
-        : `network error: ${networkErrorText(error)}`;
+        : `network error: ${describeNetworkError(error, this.#baseUrl + path)}`;
       return { kind: "retry", reason };
     }
     const receivedAt = this.#now();
-    let json: unknown;
-    try {
-      json = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+    // Bounded and typed (protocol 8, v1.1): too deep or not JSON is a failed request below.
+    const parsedJson = text === "" ? undefined : parseBoundedJson(text);
+    const json = parsedJson?.ok ? parsedJson.value : undefined;
     this.#measureSkew(json, sentAt, receivedAt);
     if (!response.ok) {
       return classifyFailure(
@@ -160,6 +159,13 @@ export class WorkerClient {
         response.headers.get("Retry-After"),
         receivedAt,
       );
+    }
+    if (parsedJson !== undefined && !parsedJson.ok) {
+      return {
+        kind: "retry",
+        reason: `HTTP ${response.status} with an unreadable body: ${parsedJson.error}`,
+        status: response.status,
+      };
     }
     const parsed = validate(schema, json);
     if (!parsed.ok) {
@@ -179,9 +185,6 @@ export class WorkerClient {
     this.#skewMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
   }
 }
-
-/** Largest answer body read (a protocol answer is far smaller); more is not buffered. */
-const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 class AnswerTooLargeError extends Error {}
 
@@ -210,20 +213,6 @@ async function readBodyText(response: Response, maxBytes: number): Promise<strin
     offset += chunk.length;
   }
   return new TextDecoder().decode(bytes);
-}
-
-/**
- * The message of a failed fetch with its causes: Deno's fetch throws `TypeError: fetch failed`
- * and keeps the reason (refused, DNS, `invalid peer certificate: UnknownIssuer`) in `cause`.
- */
-function networkErrorText(error: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = error, depth = 0; e !== undefined && depth < 4; depth++) {
-    const message = e instanceof Error ? e.message : String(e);
-    if (message !== "" && !parts.includes(message)) parts.push(message);
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(": ") || "unknown error";
 }
 
 /** Whether `hostname` is a loopback host (`localhost`, 127.0.0.0/8, `::1`). */

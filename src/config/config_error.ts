@@ -30,8 +30,7 @@ export class ConfigError extends Error {
 
   /** Builds the one-line message from the parts. */
   constructor(problem: string, options: ConfigErrorOptions) {
-    // The key is quoted so that redaction (which hides whatever follows "api_key:") keeps
-    // the explanation readable.
+    // The key is quoted so that the message reads the same whatever redaction does.
     const where = options.source ? ` (${options.source})` : "";
     super(`config error in '${options.key}'${where}: ${problem}; fix: ${options.fix}`, {
       cause: options.cause,

@@ -69,8 +69,10 @@ log_file: ""
 # Empty means the OS default (Linux: ~/.local/state/finetunelab/worker-agent).
 state_dir: ""
 
-# Most MiB the offline spool may use; the oldest samples are dropped (and counted) beyond.
-spool_max_mb: 64
+# Most MiB the state dir's result outbox and sample spool may use together, whatever the
+# server does: the oldest samples are dropped (and counted) beyond; results are never dropped.
+# (spool_max_mb, its old name, is still read.)
+state_max_mb: 64
 
 # Extra CA certificates (PEM) for a private control plane.
 ca_file: ""

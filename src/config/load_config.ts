@@ -19,9 +19,11 @@ import {
   AgentConfigSchema,
   CONFIG_FIXES,
   CONFIG_KEYS,
+  describeBaseUrlApiSuffix,
   TRADING_KEYS,
 } from "./schema.ts";
 import { suggestKey } from "./_suggest_key.ts";
+import { missingPermissionFlag } from "../platform/permission_error.ts";
 
 /** Environment variables that override the config file. */
 export const CONFIG_ENV_VARS = [
@@ -114,13 +116,22 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
         fix: "pass the path of the config.yaml file, not its directory",
       });
     } else {
-      throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`, {
-        key: "config",
-        value: path,
-        source: pathSource,
-        fix: "make the file readable by the user running the agent",
-        cause: error,
-      });
+      // A Deno permission (not the file's mode) is the cause under scoped flags: name the flag.
+      const flag = missingPermissionFlag(error);
+      throw new ConfigError(
+        flag === undefined
+          ? `cannot read ${path}: ${(error as Error).message}`
+          : `cannot read ${path}: the agent runs without Deno permission to read it`,
+        {
+          key: "config",
+          value: path,
+          source: pathSource,
+          fix: flag === undefined
+            ? "make the file readable by the user running the agent"
+            : `run with ${flag} (\`worker-agent permissions\` prints every flag this config needs)`,
+          cause: error,
+        },
+      );
     }
   }
   if (text !== undefined) fileValues = parseConfigText(text, path);
@@ -183,6 +194,20 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   }
   if (config.hostname === "") config.hostname = (options.hostname ?? systemHostname)();
 
+  const apiSuffix = describeBaseUrlApiSuffix(config.base_url);
+  if (apiSuffix !== undefined) warnings.push(`${apiSuffix} (${sources.base_url ?? path})`);
+  if (config.spool_max_mb !== undefined) {
+    if (fileValues.state_max_mb === undefined) {
+      config.state_max_mb = config.spool_max_mb;
+      warnings.push(
+        `spool_max_mb in ${path} is deprecated: it is read as state_max_mb (the budget the spool now shares with the result outbox); rename the key`,
+      );
+    } else {
+      warnings.push(
+        `spool_max_mb in ${path} is deprecated and ignored because state_max_mb is set; remove it`,
+      );
+    }
+  }
   if (config.trading_enabled && config.trading.command.length === 0) {
     warnings.push(
       `trading_enabled is true but trading.command is empty in ${path}: start_trading will fail until you set trading.command`,

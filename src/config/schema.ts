@@ -20,8 +20,8 @@ import { VERSION } from "../version.ts";
 export const DEFAULT_BASE_URL = "https://app.finetunelab.ai";
 /** Bounds of `max_concurrency_limit`. */
 export const MAX_CONCURRENCY_LIMIT_BOUNDS = { min: 1, max: 64 } as const;
-/** Bounds of `spool_max_mb`. */
-export const SPOOL_MAX_MB_BOUNDS = { min: 1, max: 4096 } as const;
+/** Bounds of `state_max_mb` (and of its deprecated alias `spool_max_mb`). */
+export const STATE_MAX_MB_BOUNDS = { min: 1, max: 4096 } as const;
 /** Bounds of `trading.stop_timeout_seconds`. */
 export const STOP_TIMEOUT_BOUNDS = { min: 1, max: 600 } as const;
 
@@ -52,6 +52,25 @@ export function describeBaseUrlProblem(value: string): string | undefined {
   if (url.search || url.hash) return "a query or fragment is not allowed";
   if (url.username || url.password) return "credentials in the URL are not allowed";
   return undefined;
+}
+
+/**
+ * The mistake of a `base_url` that ends in `/api` (the agent adds `/api/workers/…` itself,
+ * so every call would answer 404), with the URL to use instead; `undefined` when it does
+ * not end so.
+ */
+export function describeBaseUrlApiSuffix(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const path = url.pathname.replace(/\/+$/, "");
+  if (!/\/api$/i.test(path)) return undefined;
+  return `base_url ends in /api, but the agent adds /api/workers/… itself: set base_url to ${url.origin}${
+    path.slice(0, -4)
+  }`;
 }
 
 /** `base_url` without trailing slashes. */
@@ -108,7 +127,9 @@ export const AgentConfigSchema = z.object({
   log_file: z.string().default(""),
   log_format: z.enum(["text", "json"]).default("text"),
   state_dir: z.string().default(""),
-  spool_max_mb: intIn(SPOOL_MAX_MB_BOUNDS).default(64),
+  state_max_mb: intIn(STATE_MAX_MB_BOUNDS).default(64),
+  /** Deprecated alias of `state_max_mb` (it bounded the spool alone); `loadConfig` maps it. */
+  spool_max_mb: intIn(STATE_MAX_MB_BOUNDS).optional(),
   ca_file: z.string().default(""),
   proxy: z.string().default("").refine((v) => v === "" || isProxyUrl(v), {
     message: "not an http:// or https:// proxy URL",
@@ -175,8 +196,10 @@ export const CONFIG_FIXES: Readonly<Record<string, string>> = {
   log_file: 'use a file path, or "" to log to stderr',
   log_format: "use text or json",
   state_dir: "use a directory path the agent can write, or leave it empty for the OS default",
+  state_max_mb:
+    `use a whole number of MiB from ${STATE_MAX_MB_BOUNDS.min} to ${STATE_MAX_MB_BOUNDS.max}`,
   spool_max_mb:
-    `use a whole number of MiB from ${SPOOL_MAX_MB_BOUNDS.min} to ${SPOOL_MAX_MB_BOUNDS.max}`,
+    `rename it to state_max_mb, a whole number of MiB from ${STATE_MAX_MB_BOUNDS.min} to ${STATE_MAX_MB_BOUNDS.max}`,
   ca_file: 'point ca_file at a readable PEM file, or set it to ""',
   proxy:
     'use a URL such as http://proxy.example:3128, or "" to use HTTPS_PROXY from the environment',

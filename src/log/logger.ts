@@ -88,21 +88,41 @@ interface SharedState {
 }
 
 function outputFor(options: CreateLoggerOptions): (line: string) => void {
-  if (options.file) {
-    const file = new RotatingFile(options.file, {
-      maxBytes: options.maxBytes ?? DEFAULT_LOG_MAX_BYTES,
-      maxFiles: options.maxFiles ?? DEFAULT_LOG_MAX_FILES,
-    });
-    return (line) => file.write(line);
-  }
   const encoder = new TextEncoder();
-  return (line) => {
+  const toStderr = (line: string) => {
     try {
       Deno.stderr.writeSync(encoder.encode(line));
     } catch {
       // stderr closed: nothing sensible left to do with a log line.
     }
   };
+  if (options.file) {
+    const file = new RotatingFile(options.file, {
+      maxBytes: options.maxBytes ?? DEFAULT_LOG_MAX_BYTES,
+      maxFiles: options.maxFiles ?? DEFAULT_LOG_MAX_FILES,
+    });
+    let failing = false;
+    // A log line never throws into the caller (a full disk must not stop a loop): while the
+    // file cannot be written, lines go to stderr, with one note when that starts.
+    return (line) => {
+      try {
+        file.write(line);
+        failing = false;
+      } catch (error) {
+        file.close();
+        if (!failing) {
+          failing = true;
+          toStderr(
+            redactSecrets(
+              `log file ${options.file} cannot be written (${String(error)}); logging to stderr\n`,
+            ),
+          );
+        }
+        toStderr(line);
+      }
+    };
+  }
+  return toStderr;
 }
 
 class LoggerImpl implements Logger {

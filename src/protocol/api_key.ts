@@ -46,15 +46,23 @@ export function generateApiKey(): string {
 }
 
 /**
- * Finds anything shaped like a worker key or a bearer token in `text` and replaces it,
- * keeping the key's first 8 characters so a reader can still tell keys apart.
+ * Finds anything shaped like a secret in `text` and replaces it: worker keys (keeping their
+ * first 8 characters so a reader can still tell keys apart), bearer tokens, and the value
+ * after `api_key:`/`token=`-style labels when that value is key-shaped (at least 16
+ * characters of a token alphabet, with a digit). Ordinary words are never touched:
+ * "api_key: not remotely updatable" stays as it is.
  */
 export function redactSecrets(text: string): string {
   return text
     .replace(/wak_[0-9A-Za-z]{4,}/g, (m) => `${m.slice(0, 8)}…[redacted]`)
     .replace(/(Bearer\s+)[^\s"',;]+/gi, "$1[redacted]")
     .replace(
-      /("?(?:api_key|x-api-key|admin_token|token)"?\s*[:=]\s*"?)[^\s"',;}]+/gi,
-      "$1[redacted]",
+      /("?(?:api_key|x-api-key|admin_token|token)"?\s*[:=]\s*"?)([^\s"',;}]+)/gi,
+      (match, label: string, value: string) => isKeyShaped(value) ? `${label}[redacted]` : match,
     );
+}
+
+/** Whether `value` looks like a generated secret rather than a word. */
+function isKeyShaped(value: string): boolean {
+  return value.length >= 16 && /^[A-Za-z0-9._~+/=-]+$/.test(value) && /\d/.test(value);
 }

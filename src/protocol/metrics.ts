@@ -61,6 +61,8 @@ export const AgentSelfSchema = z.object({
   uptime_s: num.nonnegative(),
   spool_depth: z.number().int().nonnegative(),
   dropped_samples: z.number().int().nonnegative(),
+  /** v1.1: MiB the agent's outbox and spool use of `state_max_mb`. */
+  state_used_mb: nullableNum.optional(),
 });
 /** The agent's own process. */
 export type AgentSelf = z.infer<typeof AgentSelfSchema>;

@@ -54,7 +54,8 @@ function refuse(code: RefusalCode, reason: string, commandId: string | undefined
 /**
  * Decides whether a command received from the server may run. Checks, in order: shape,
  * signature (constant-time), worker id, validity window, replay, known type, allowlist,
- * params. It records nothing: the caller marks the id seen when it accepts.
+ * params. It records nothing: the caller marks the id seen when it accepts. It never throws:
+ * a command without a canonical form (protocol 8, v1.1) is refused as `bad_signature`.
  *
  * @example
  * ```ts
@@ -78,7 +79,14 @@ export async function verifyCommand(raw: unknown, context: VerifyContext): Promi
   const command = shape.value;
   // The signature is checked over the members as received, not over the parsed copy: the
   // parser drops an own `__proto__` member, which would otherwise ride along unsigned.
-  if (!(await verifyCommandSignature(raw as Record<string, unknown>, context.verifier))) {
+  let verified: boolean;
+  try {
+    verified = await verifyCommandSignature(raw as Record<string, unknown>, context.verifier);
+  } catch (error) {
+    // No canonical form (a lone surrogate, a non-finite number): nothing can have signed it.
+    return refuse("bad_signature", (error as Error).message ?? String(error), command.id);
+  }
+  if (!verified) {
     return refuse(
       "bad_signature",
       command.signature_alg === context.verifier.alg

@@ -13,6 +13,7 @@ export const CONNECTION_STATES = [
   "connected",
   "reconnecting",
   "auth_failed",
+  "key_in_use",
   "draining",
   "stopped",
 ] as const;
@@ -46,8 +47,14 @@ export const AgentStatusSchema = z.object({
   pending_results: z.number().int().nonnegative(),
   trading_status: z.enum(TRADING_STATUSES),
   last_error: z.string().nullable(),
-  /** When the agent retries next after an auth failure, else null. */
+  /** When the agent retries next after an auth failure (or key_in_use), else null. */
   next_retry_at: z.number().int().nullable(),
+  /** Bytes the result outbox and the sample spool use on disk (v1.1 budget). */
+  state_used_bytes: z.number().int().nonnegative().optional(),
+  /** `state_max_mb` in bytes. */
+  state_max_bytes: z.number().int().nonnegative().optional(),
+  /** The random id of this installation sent on register (v1.1). */
+  instance_id: z.string().optional(),
 });
 /** The contents of `status.json`. */
 export type AgentStatus = z.infer<typeof AgentStatusSchema>;

@@ -14,6 +14,8 @@ export const LOCK_FILE = "agent.lock";
 export const PID_FILE = "agent.pid";
 /** Name of the file holding the metrics stream id (protocol 3.3). */
 export const STREAM_ID_FILE = "stream_id";
+/** Name of the file holding the instance id sent on register (protocol 3.1, v1.1). */
+export const INSTANCE_ID_FILE = "instance_id";
 
 /** Thrown by {@linkcode openStateDir} when another agent holds the state dir. */
 export class StateDirLockedError extends Error {
@@ -40,6 +42,11 @@ export interface StateDir {
   readonly path: string;
   /** Random metrics stream id, created once with the dir and kept across restarts. */
   readonly streamId: string;
+  /**
+   * Random id of this installation, created once with the dir and kept across restarts; sent
+   * on register so the server can tell a second machine with the same key (v1.1).
+   */
+  readonly instanceId: string;
   /** Reads `name` as JSON and validates it; `undefined` if the file does not exist. */
   readJson<T>(name: string, schema: z.ZodType<T>): Promise<T | undefined>;
   /** Writes `value` as JSON to `name` atomically with mode 0600. */
@@ -50,7 +57,7 @@ export interface StateDir {
 
 /**
  * Creates the state dir if needed (mode 0700), takes its lock and loads or creates the
- * stream id.
+ * stream id and the instance id.
  *
  * @throws {StateDirLockedError} when another agent has it open.
  */
@@ -75,8 +82,9 @@ export async function openStateDir(path: string): Promise<StateDir> {
   }
   try {
     await writeFileAtomic(`${path}/${PID_FILE}`, `${Deno.pid}\n`);
-    const streamId = await loadStreamId(path);
-    return new LockedStateDir(path, streamId, lock);
+    const streamId = await loadOrCreateId(path, STREAM_ID_FILE);
+    const instanceId = await loadOrCreateId(path, INSTANCE_ID_FILE);
+    return new LockedStateDir(path, streamId, instanceId, lock);
   } catch (error) {
     await lock.unlock().catch(() => {});
     lock.close();
@@ -118,8 +126,18 @@ async function readPid(path: string): Promise<number | undefined> {
   }
 }
 
-async function loadStreamId(path: string): Promise<string> {
-  const file = `${path}/${STREAM_ID_FILE}`;
+/**
+ * The instance id of the state dir at `path`, created (with the dir) when there is none
+ * yet. For `worker-agent doctor`, which registers like the agent but never takes the lock;
+ * it must call this only while no agent holds the dir.
+ */
+export async function loadOrCreateInstanceId(path: string): Promise<string> {
+  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+  return await loadOrCreateId(path, INSTANCE_ID_FILE);
+}
+
+async function loadOrCreateId(path: string, name: string): Promise<string> {
+  const file = `${path}/${name}`;
   try {
     const existing = (await Deno.readTextFile(file)).trim();
     if (/^[0-9a-f-]{8,64}$/.test(existing)) return existing;
@@ -134,11 +152,13 @@ async function loadStreamId(path: string): Promise<string> {
 class LockedStateDir implements StateDir {
   readonly path: string;
   readonly streamId: string;
+  readonly instanceId: string;
   #lock: Deno.FsFile | undefined;
 
-  constructor(path: string, streamId: string, lock: Deno.FsFile) {
+  constructor(path: string, streamId: string, instanceId: string, lock: Deno.FsFile) {
     this.path = path;
     this.streamId = streamId;
+    this.instanceId = instanceId;
     this.#lock = lock;
   }
 

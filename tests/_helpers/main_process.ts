@@ -46,6 +46,8 @@ export interface RunMainOptions {
   permissions?: string[];
   /** Kill the process after this long. @default {30000} */
   timeoutMs?: number;
+  /** Written to the process's stdin (a pipe), which is then closed. @default stdin is null */
+  stdin?: string;
 }
 
 /**
@@ -71,12 +73,17 @@ export async function runMain(args: string[], options: RunMainOptions = {}): Pro
       all_proxy: "",
       ...options.env,
     },
-    stdin: "null",
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-  }).output();
-  const output = await child;
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin)).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  const output = await child.output();
   const decoder = new TextDecoder();
   return {
     code: output.code,

@@ -21,6 +21,9 @@ Deno.test("classifyFailure() decides retry, auth, re-register or give up in one 
     ["404 means register again", 404, body("not_found"), null, "not_found", undefined],
     ["400 is rejected", 400, body("invalid_request"), null, "rejected", undefined],
     ["413 is rejected", 413, body("payload_too_large"), null, "rejected", undefined],
+    ["409 key_in_use is its own case", 409, body("key_in_use"), null, "key_in_use", undefined],
+    ["another 409 is rejected", 409, body("conflict"), null, "rejected", undefined],
+    ["a 503 nested 100 000 deep still retries", 503, "[".repeat(100_000), null, "retry", undefined],
   ];
   for (const [name, status, text, retryAfter, kind, retryAfterMs] of cases) {
     await t.step(name, () => {
@@ -55,4 +58,34 @@ Deno.test("classifyFailure() redacts a key the server echoes in its error messag
   const outcome = classifyFailure(401, text, null, 0);
   assert(!outcome.reason.includes(key.slice(8)), outcome.reason);
   assert(outcome.reason.includes("unknown key"));
+});
+
+Deno.test("classifyFailure() names the machine holding a key from a 409 key_in_use", () => {
+  const outcome = classifyFailure(
+    409,
+    JSON.stringify({
+      error: "key in use",
+      code: "key_in_use",
+      hostname: "gpu-box-1\nFAKE LOG LINE",
+      last_heartbeat: 1_764_000_000_000,
+    }),
+    null,
+    0,
+  );
+  assert(outcome.kind === "key_in_use");
+  assertEquals(outcome.holder, {
+    hostname: "gpu-box-1?FAKE LOG LINE",
+    lastHeartbeatAt: 1_764_000_000_000,
+  });
+  const iso = classifyFailure(
+    409,
+    JSON.stringify({ error: "x", code: "key_in_use", last_heartbeat: "2026-01-01T00:00:00Z" }),
+    null,
+    0,
+  );
+  assert(iso.kind === "key_in_use");
+  assertEquals(iso.holder, {
+    hostname: undefined,
+    lastHeartbeatAt: Date.parse("2026-01-01T00:00:00Z"),
+  });
 });

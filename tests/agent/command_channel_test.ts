@@ -203,3 +203,96 @@ Deno.test("CommandChannel closes the socket on a frame over 256 KiB counted in b
     await server.close();
   }
 });
+
+Deno.test("CommandChannel ends a session on an unusable frame and reconnects with backoff, one line each", async () => {
+  const garbage = [
+    "this is not JSON",
+    `{"type":"ping","ts":${"[".repeat(1000)}${"]".repeat(1000)}}`,
+    JSON.stringify({ type: "command", command: "not an object" }),
+  ];
+  const server = wsServer((socket, n) => {
+    const frame = garbage[n - 1];
+    if (frame !== undefined) socket.send(frame);
+    else socket.send(JSON.stringify({ type: "command", command: { id: "c-after" } }));
+  });
+  const { logger, lines } = memoryLogger();
+  const stop = new AbortController();
+  const { channel, commands } = channelFor(server.url, { logger });
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => commands.length === 1, { message: "a command after the garbage" });
+    assertEquals(commands, [{ id: "c-after" }]);
+    assertEquals(server.sessions.length, garbage.length + 1);
+    const warnings = lines.filter((l) => l.includes("unusable WebSocket frame"));
+    assertEquals(warnings.length, garbage.length, lines.join(""));
+    assert(warnings[0]!.includes("not JSON") && warnings[1]!.includes("deeper than 64"));
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("CommandChannel ignores a frame of a type it does not know (a newer server)", async () => {
+  const server = wsServer((socket) => {
+    socket.send(JSON.stringify({ type: "news", text: "hello" }));
+    socket.send(JSON.stringify({ type: "ping", ts: 7 }));
+  });
+  const stop = new AbortController();
+  const { channel } = channelFor(server.url);
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => server.sessions[0]?.frames.length === 1, { message: "the pong" });
+    assertEquals(server.sessions[0]!.frames, [{ type: "pong", ts: 7 }]);
+    assertEquals(server.sessions.length, 1, "the session stayed up");
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("CommandChannel tells about an upgrade refused with 409 (key in use) and does not fight", async () => {
+  let upgrades = 0;
+  const counting = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    upgrades++;
+    return Response.json({ error: "in use", code: "key_in_use" }, { status: 409 });
+  });
+  const stop = new AbortController();
+  const reasons: string[] = [];
+  const { channel } = channelFor(
+    `ws://127.0.0.1:${counting.addr.port}/api/v1/workers/ws`,
+    { onKeyInUse: (r) => reasons.push(r) },
+  );
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => reasons.length === 1, { message: "the key-in-use report" });
+    assert(reasons[0]!.includes("409"));
+    // An observation window for something that must not happen (a quick retry).
+    const deadline = Date.now() + 500;
+    await waitFor(() => upgrades > 1 || Date.now() >= deadline, { message: "window" });
+    assertEquals(upgrades, 1);
+  } finally {
+    stop.abort();
+    await running;
+    await counting.shutdown();
+  }
+});
+
+Deno.test("CommandChannel backs off when its session is replaced (4008), with one warning per streak", async () => {
+  const server = wsServer((socket) => socket.close(4008, "replaced"));
+  const { logger, lines } = memoryLogger();
+  const stop = new AbortController();
+  const { channel } = channelFor(server.url, { logger });
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => server.sessions.length >= 4, { message: "four replaced sessions" });
+    const warnings = lines.filter((l) => l.includes("WARN") && l.includes("replaced"));
+    assertEquals(warnings.length, 1, lines.join(""));
+    assert(warnings[0]!.includes("same key used on another machine"));
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});

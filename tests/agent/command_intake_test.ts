@@ -17,7 +17,9 @@ function signed(overrides: Record<string, unknown> = {}, key = KEY) {
   return signedCommand(key, { now: NOW, overrides });
 }
 
-async function setup(options: { allowlist?: string[]; draining?: boolean } = {}) {
+async function setup(
+  options: { allowlist?: string[]; draining?: boolean; room?: () => boolean } = {},
+) {
   const dir = await Deno.makeTempDir();
   const state: StateDir = await openStateDir(dir);
   const seen = await SeenIdStore.open(state, { now: () => NOW });
@@ -39,6 +41,7 @@ async function setup(options: { allowlist?: string[]; draining?: boolean } = {})
       return Promise.resolve();
     },
     draining: () => options.draining ?? false,
+    ...(options.room ? { roomForResults: options.room } : {}),
     logger: memoryLogger().logger,
     now: () => NOW,
   });
@@ -114,4 +117,33 @@ Deno.test("CommandIntake takes nothing while draining, so the server keeps the c
   assertEquals(await s.intake.receive(command, "heartbeat"), "deferred");
   assert(!s.seen.has(command.id));
   assertEquals(s.executed.length + s.delivered.length, 0);
+});
+
+Deno.test("CommandIntake defers commands while results have no room, then takes them again", async () => {
+  let room = false;
+  await using s = await setup({ allowlist: ["ping"], room: () => room });
+  const ping = await signed();
+  const notAllowed = await signed({ command_type: "restart_agent" });
+  assertEquals(await s.intake.receive(ping, "websocket"), "deferred");
+  assertEquals(await s.intake.receive(notAllowed, "websocket"), "deferred");
+  // A forged command needs no disk: it is still refused (in memory).
+  const forged = await signed({}, "wak_" + "z".repeat(32));
+  assertEquals(await s.intake.receive(forged, "websocket"), "refused");
+  assertEquals(s.executed.length, 0);
+  assert(!s.seen.has(ping.id) && !s.seen.has(notAllowed.id));
+  room = true;
+  assertEquals(await s.intake.receive(ping, "heartbeat"), "accepted");
+  assertEquals(await s.intake.receive(notAllowed, "heartbeat"), "refused");
+  await s.intake.settled();
+  assertEquals(s.executed.map((c) => c.id), [ping.id]);
+});
+
+Deno.test("CommandIntake refuses a command without a canonical form as bad_signature, and keeps going", async () => {
+  await using s = await setup();
+  const genuine = await signed();
+  const lone = { ...(await signed()), params: { x: "\ud800" } };
+  assertEquals(await s.intake.receive(lone, "websocket"), "refused");
+  assertEquals(s.delivered.map((r) => r.error_code), ["bad_signature"]);
+  assert(/canonical/.test(s.delivered[0]!.error ?? ""), s.delivered[0]!.error);
+  assertEquals(await s.intake.receive(genuine, "websocket"), "accepted");
 });

@@ -65,8 +65,16 @@ Deno.test({
   async fn() {
     const { sys, pid } = await startWithRunningWorkload(30);
     await using _sys = sys;
+    const first = Date.now();
     sys.agent.signal("SIGTERM");
     await waitFor(() => sys.agent.output().includes("draining:"), { message: "the drain" });
+    // A repeat within 1 s is the same stop (one Ctrl-C under `deno task` arrives twice).
+    sys.agent.signal("SIGINT");
+    await waitFor(() => sys.agent.output().includes("stop signal repeated within 1 s"), {
+      message: "the early repeat to be noted",
+    });
+    // The force rule is about time since the first signal: this waits for that, not a condition.
+    await waitFor(() => Date.now() - first >= 1_100, { message: "1 s after the first signal" });
     const t0 = Date.now();
     sys.agent.signal("SIGTERM");
     assertEquals(await sys.agent.exited, 1);

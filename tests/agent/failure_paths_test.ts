@@ -4,7 +4,7 @@
  * keeps working instead of taking the loop that called it down.
  */
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { CommandIntake } from "../../src/agent/command_intake.ts";
+import { CommandIntake, MAX_FORGED_REPORTS_PER_RUN } from "../../src/agent/command_intake.ts";
 import { ResultOutbox } from "../../src/agent/result_outbox.ts";
 import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
@@ -15,6 +15,7 @@ import {
   deriveSigningKey,
 } from "../../src/protocol/mod.ts";
 import { memoryLogger, sampleOf, signedCommand } from "./_fixtures.ts";
+import { onDiskBytes, StateBudget } from "../../src/agent/state_budget.ts";
 
 const KEY = "wak_" + "f".repeat(32);
 const NOW = 1_764_000_000_000;
@@ -46,7 +47,7 @@ function signed(overrides: Record<string, unknown> = {}) {
 
 async function intakeWith(
   seen: SeenIdStore,
-  deliver: (result: CommandResult) => Promise<void>,
+  deliver: (result: CommandResult, options: { durable: boolean }) => Promise<void>,
   allowlist: string[] = [...COMMAND_TYPES],
 ) {
   const executed: Command[] = [];
@@ -147,7 +148,11 @@ Deno.test("SampleSpool counts the samples it dropped for space even when the new
   try {
     const { logger } = memoryLogger();
     const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await SampleSpool.open(dir, { stream: "s", maxBytes: size * 3 + 10, logger });
+    const spool = await SampleSpool.open(dir, {
+      stream: "s",
+      budget: new StateBudget(onDiskBytes(size) * 3),
+      logger,
+    });
     for (let i = 0; i < 3; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     await Deno.mkdir(`${dir}/outbox/samples/0000000000000003.json`);
     await rejects(() => spool.add(sampleOf("s", 3, 200)));
@@ -155,7 +160,11 @@ Deno.test("SampleSpool counts the samples it dropped for space even when the new
     assertEquals((await spool.peek(10)).map((s) => s.seq), [1, 2]);
     assertEquals(spool.dropped, 1);
     assertEquals(spool.nextSeq, 3, "no seq was used up by the failed write");
-    const reopened = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    const reopened = await SampleSpool.open(dir, {
+      stream: "s",
+      budget: new StateBudget(1 << 20),
+      logger,
+    });
     assertEquals(reopened.dropped, 1, "the count is persisted");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -166,7 +175,11 @@ Deno.test("SampleSpool counts a stored sample it cannot read as lost, and keeps 
   const dir = await Deno.makeTempDir();
   try {
     const { logger, lines } = memoryLogger();
-    const spool = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    const spool = await SampleSpool.open(dir, {
+      stream: "s",
+      budget: new StateBudget(1 << 20),
+      logger,
+    });
     for (let i = 0; i < 4; i++) await spool.add(sampleOf("s", spool.nextSeq));
     const files = `${dir}/outbox/samples`;
     await Deno.writeTextFile(`${files}/0000000000000001.json`, '{"truncated');
@@ -178,7 +191,11 @@ Deno.test("SampleSpool counts a stored sample it cannot read as lost, and keeps 
     assertEquals(spool.dropped, 2);
     assertEquals(spool.depth, 2);
     assert(lines.some((l) => l.includes("unreadable")), "the loss is logged");
-    const reopened = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    const reopened = await SampleSpool.open(dir, {
+      stream: "s",
+      budget: new StateBudget(1 << 20),
+      logger,
+    });
     assertEquals(reopened.dropped, 2, "the count is persisted");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -189,7 +206,11 @@ Deno.test("SampleSpool counts samples removed without delivery (a rejected batch
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    const spool = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    const spool = await SampleSpool.open(dir, {
+      stream: "s",
+      budget: new StateBudget(1 << 20),
+      logger,
+    });
     for (let i = 0; i < 4; i++) await spool.add(sampleOf("s", spool.nextSeq));
     await spool.removeThrough(0);
     assertEquals(spool.dropped, 0, "delivered samples are not lost");
@@ -201,12 +222,12 @@ Deno.test("SampleSpool counts samples removed without delivery (a rejected batch
   }
 });
 
-Deno.test("CommandIntake's once-per-run memory of forged ids is bounded", async () => {
+Deno.test("CommandIntake reports at most 100 forged commands per run, each once and in memory only", async () => {
   const dir = flakyDir();
   const seen = await SeenIdStore.open(dir, { now: () => NOW });
-  const delivered: CommandResult[] = [];
-  const s = await intakeWith(seen, (r) => {
-    delivered.push(r);
+  const delivered: { result: CommandResult; durable: boolean }[] = [];
+  const s = await intakeWith(seen, (result, options) => {
+    delivered.push({ result, durable: options.durable });
     return Promise.resolve();
   });
   const forged = (id: string) => ({
@@ -224,11 +245,20 @@ Deno.test("CommandIntake's once-per-run memory of forged ids is bounded", async 
   assertEquals(await s.intake.receive(forged("f-0"), "websocket"), "refused");
   assertEquals(await s.intake.receive(forged("f-0"), "websocket"), "refused");
   assertEquals(delivered.length, 1, "reported once per run");
-  // A flood of distinct forged ids must not grow memory without bound: past the bound the
-  // memory starts over, so f-0 is reported again.
-  for (let i = 1; i <= 10_000; i++) await s.intake.receive(forged(`f-${i}`), "websocket");
-  const before = delivered.length;
-  await s.intake.receive(forged("f-0"), "websocket");
-  assertEquals(delivered.length, before + 1);
+  // A flood of distinct forged ids: every one is acked (refused), at most 100 are reported.
+  for (let i = 1; i <= 1_000; i++) {
+    assertEquals(await s.intake.receive(forged(`f-${i}`), "websocket"), "refused");
+  }
+  assertEquals(delivered.length, MAX_FORGED_REPORTS_PER_RUN);
+  assert(delivered.every((d) => !d.durable && d.result.error_code === "bad_signature"));
+  assertEquals(s.intake.unreportedForged, 1_000 + 1 - MAX_FORGED_REPORTS_PER_RUN);
   assertEquals(seen.size, 0, "no forged id is persisted");
+  assertEquals(dir.writes, 0, "nothing about forged commands reaches the disk");
+  assertEquals(
+    s.lines.filter((l) => l.includes("WARN") && l.includes("failed authentication")).length,
+    1,
+    "one line for the rest of the flood",
+  );
+  // A genuine command still runs after the flood.
+  assertEquals(await s.intake.receive(await signed(), "websocket"), "accepted");
 });

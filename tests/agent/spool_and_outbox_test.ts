@@ -4,19 +4,24 @@ import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
 import { openStateDir } from "../../src/state/state_dir.ts";
 import { memoryLogger, sampleOf } from "./_fixtures.ts";
+import { DISK_BLOCK_BYTES, onDiskBytes, StateBudget } from "../../src/agent/state_budget.ts";
 
 Deno.test("SampleSpool keeps seq gap-free across a reopen and removes acknowledged samples", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    let spool = await SampleSpool.open(dir, { stream: "s1", maxBytes: 1 << 20, logger });
+    let spool = await SampleSpool.open(dir, {
+      stream: "s1",
+      budget: new StateBudget(1 << 20),
+      logger,
+    });
     for (let i = 0; i < 3; i++) await spool.add(sampleOf("s1", spool.nextSeq));
     await spool.removeThrough(1);
-    spool = await SampleSpool.open(dir, { stream: "s1", maxBytes: 1 << 20, logger });
+    spool = await SampleSpool.open(dir, { stream: "s1", budget: new StateBudget(1 << 20), logger });
     assertEquals(spool.nextSeq, 3);
     assertEquals((await spool.peek(10)).map((s) => s.seq), [2]);
     await spool.removeThrough(2);
-    spool = await SampleSpool.open(dir, { stream: "s1", maxBytes: 1 << 20, logger });
+    spool = await SampleSpool.open(dir, { stream: "s1", budget: new StateBudget(1 << 20), logger });
     assertEquals(spool.nextSeq, 3, "the counter survives an empty spool");
     await rejects(() => spool.add(sampleOf("s1", 7)), RangeError);
   } finally {
@@ -29,13 +34,21 @@ Deno.test("SampleSpool drops the oldest samples when full, counts and logs them"
   try {
     const { logger, lines } = memoryLogger();
     const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await SampleSpool.open(dir, { stream: "s", maxBytes: size * 3 + 10, logger });
+    const spool = await SampleSpool.open(dir, {
+      stream: "s",
+      budget: new StateBudget(onDiskBytes(size) * 3),
+      logger,
+    });
     for (let i = 0; i < 5; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     assertEquals(spool.depth, 3);
     assertEquals(spool.dropped, 2);
     assertEquals((await spool.peek(500)).map((s) => s.seq), [2, 3, 4]);
     assert(lines.some((l) => l.includes("dropped the oldest samples")));
-    const reopened = await SampleSpool.open(dir, { stream: "s", maxBytes: 1 << 20, logger });
+    const reopened = await SampleSpool.open(dir, {
+      stream: "s",
+      budget: new StateBudget(1 << 20),
+      logger,
+    });
     assertEquals(reopened.dropped, 2, "the drop count is persisted");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -80,6 +93,62 @@ Deno.test("SeenIdStore persists ids and prunes the ones past retention", async (
     assert(!reopened.has("old"));
     assert(reopened.has("new"));
     await state.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the outbox and the spool share state_max_mb: results are never dropped, samples give way", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { logger, lines } = memoryLogger();
+    const budget = new StateBudget(10 * DISK_BLOCK_BYTES);
+    const outbox = await ResultOutbox.open(dir, { budget });
+    const spool = await SampleSpool.open(dir, { stream: "s", budget, logger });
+    for (let i = 0; i < 8; i++) await spool.add(sampleOf("s", spool.nextSeq));
+    assertEquals(budget.usedBy("samples"), 8 * DISK_BLOCK_BYTES, "each file counts whole blocks");
+    for (let i = 0; i < 6; i++) await outbox.add({ command_id: `r${i}`, status: "completed" });
+    assertEquals(outbox.depth, 6, "results are written whatever the budget");
+    assert(budget.resultsFull, "results use half the budget or more");
+    await spool.add(sampleOf("s", spool.nextSeq));
+    assertEquals(spool.depth, 4, "the spool gets what the results leave");
+    assertEquals(spool.dropped, 5);
+    assert(budget.used <= budget.maxBytes);
+    assertEquals(lines.filter((l) => l.includes("WARN") && l.includes("state_max_mb")).length, 1);
+    // More results than the budget: the new sample cannot be stored and is counted as lost.
+    for (let i = 6; i < 12; i++) await outbox.add({ command_id: `r${i}`, status: "completed" });
+    const seq = spool.nextSeq;
+    await spool.add(sampleOf("s", seq));
+    assertEquals(spool.depth, 0);
+    assertEquals(spool.nextSeq, seq + 1, "its seq is used, so the gap equals the count");
+    assertEquals(spool.dropped, 5 + 4 + 1);
+    // A reopen counts what is on disk again.
+    const again = new StateBudget(10 * DISK_BLOCK_BYTES);
+    await ResultOutbox.open(dir, { budget: again });
+    assertEquals(again.usedBy("results"), 12 * DISK_BLOCK_BYTES);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a result kept in memory only never touches the disk and is still sent in order", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const budget = new StateBudget(1 << 20);
+    const outbox = await ResultOutbox.open(dir, { budget });
+    await outbox.add({ command_id: "a", status: "completed" });
+    await outbox.add({ command_id: "forged", status: "failed" }, { durable: false });
+    await outbox.add({ command_id: "b", status: "completed" });
+    assertEquals(budget.usedBy("results"), 2 * DISK_BLOCK_BYTES);
+    const files = [...Deno.readDirSync(`${dir}/outbox/results`)].map((e) => e.name);
+    assertEquals(files.length, 2);
+    const order: string[] = [];
+    while (outbox.peek()) {
+      order.push(outbox.peek()!.command_id);
+      await outbox.removeOldest();
+    }
+    assertEquals(order, ["a", "forged", "b"]);
+    assertEquals(budget.usedBy("results"), 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

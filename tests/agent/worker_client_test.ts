@@ -112,3 +112,70 @@ Deno.test("WorkerClient stops reading an answer body past 4 MiB instead of buffe
   assert(outcome.kind === "retry" && /too large/.test(outcome.reason), JSON.stringify(outcome));
   assert(pulled <= 5 * 1024 * 1024, `read ${pulled} bytes`);
 });
+
+Deno.test("WorkerClient treats an answer nested deeper than 64 levels or not JSON as a failed request", async (t) => {
+  const answers: [string, string, RegExp][] = [
+    [
+      "100 000 levels deep",
+      `{"ok":true,"pending_commands":[${"[".repeat(100_000)}${"]".repeat(100_000)}]}`,
+      /nested deeper than 64 levels/,
+    ],
+    ["65 levels", `{"ok":true,"pending_commands":${"[".repeat(64)}${"]".repeat(64)}}`, /deeper/],
+    ["an HTML page with 200", "<html><body>Welcome</body></html>", /not JSON/],
+    ["truncated JSON", '{"ok":true,"pending_commands":[', /not JSON/],
+  ];
+  for (const [name, text, reason] of answers) {
+    await t.step(name, async () => {
+      const { fetchFn } = recordingFetch(() =>
+        new Response(text, { headers: { "Content-Type": "application/json" } })
+      );
+      const client = new WorkerClient({
+        baseUrl: "http://127.0.0.1:9",
+        apiKey: KEY,
+        fetch: fetchFn,
+      });
+      const outcome = await client.heartbeat("wkr_x", {});
+      assert(outcome.kind === "retry", JSON.stringify(outcome).slice(0, 300));
+      assert(reason.test(outcome.reason), outcome.reason);
+    });
+  }
+  await t.step("64 levels are fine", async () => {
+    const { fetchFn } = recordingFetch(() =>
+      new Response(`{"ok":true,"pending_commands":[${"[".repeat(62)}${"]".repeat(62)}]}`)
+    );
+    const client = new WorkerClient({ baseUrl: "http://127.0.0.1:9", apiKey: KEY, fetch: fetchFn });
+    assertEquals((await client.heartbeat("wkr_x", {})).kind, "ok");
+  });
+});
+
+Deno.test("WorkerClient names plain HTTP behind an https:// URL, and a missing Deno permission", async (t) => {
+  await t.step("https:// against a plain-HTTP port", async () => {
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => Response.json({ ok: true }),
+    );
+    const client = new WorkerClient({
+      baseUrl: `https://127.0.0.1:${server.addr.port}`,
+      apiKey: KEY,
+    });
+    const outcome = await client.heartbeat("wkr_x", {});
+    assert(outcome.kind === "retry");
+    assert(/answers plain HTTP, not TLS/.test(outcome.reason), outcome.reason);
+    assert(!/ca_file/.test(outcome.reason), outcome.reason);
+  });
+  await t.step("a Deno permission denial names the flag", async () => {
+    const client = new WorkerClient({
+      baseUrl: "https://cp.example:8443",
+      apiKey: KEY,
+      fetch: () =>
+        Promise.reject(
+          new Deno.errors.NotCapable(
+            'Requires net access to "cp.example:8443", run again with the --allow-net flag',
+          ),
+        ),
+    });
+    const outcome = await client.heartbeat("wkr_x", {});
+    assert(outcome.kind === "retry");
+    assert(outcome.reason.includes("run with --allow-net=cp.example:8443"), outcome.reason);
+  });
+});

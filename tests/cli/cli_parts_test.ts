@@ -5,8 +5,8 @@ import {
   ok as assert,
   rejects,
 } from "node:assert/strict";
-import { rewriteSeedFlags } from "../../src/cli/seed_flags.ts";
-import { agentPermissionFlags } from "../../src/cli/permissions.ts";
+import { moveConfigFlagsLast, rewriteSeedFlags } from "../../src/cli/seed_flags.ts";
+import { agentPermissionFlags, programOnPath } from "../../src/cli/permissions.ts";
 import { formatCheck } from "../../src/cli/doctor.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";
 import {
@@ -98,8 +98,52 @@ Deno.test("agentPermissionFlags() allows the trading program and keeps the envir
   const windows = agentPermissionFlags(config, "C:/c/config.yaml", {
     os: "windows",
     collector: { run: ["powershell"], read: [], sys: [], env: [] },
+    programExists: () => true,
   });
   assert(windows.includes("--allow-run=powershell,taskkill,python3"), windows.join(" "));
+});
+
+Deno.test("agentPermissionFlags() lists only the collector's programs that exist on this machine", () => {
+  const config = AgentConfigSchema.parse({ api_key: KEY, base_url: "https://cp.example" });
+  const collector = { run: ["sh", "nvidia-smi"], read: [], sys: [], env: [] };
+  const without = agentPermissionFlags(config, "/c/config.yaml", {
+    os: "linux",
+    collector,
+    programExists: (program) => program !== "nvidia-smi",
+  });
+  assertEquals(without[5], "--allow-run=sh");
+  const withGpu = agentPermissionFlags(config, "/c/config.yaml", {
+    os: "linux",
+    collector,
+    programExists: () => true,
+  });
+  assertEquals(withGpu[5], "--allow-run=sh,nvidia-smi");
+  assert(programOnPath("sh"), "sh is on PATH here");
+  assert(!programOnPath("ftl-no-such-program-9"));
+  // The real default on this machine: nvidia-smi is listed exactly when it exists.
+  const real = agentPermissionFlags(config, "/c/config.yaml", { os: "linux" });
+  assertEquals(
+    real[5]!.split("=")[1]!.split(",").includes("nvidia-smi"),
+    programOnPath("nvidia-smi"),
+  );
+});
+
+Deno.test("moveConfigFlagsLast() lets --config stand anywhere on the line", async (t) => {
+  const cases: [string[], string[]][] = [
+    [["--config", "a.yaml", "status"], ["status", "--config", "a.yaml"]],
+    [["-c", "a.yaml", "status", "--json"], ["status", "--json", "-c", "a.yaml"]],
+    [["--config=a.yaml", "service", "status"], ["service", "status", "--config=a.yaml"]],
+    [["status", "--config", "a.yaml"], ["status", "--config", "a.yaml"]],
+    [["run", "--", "--config", "x"], ["run", "--", "--config", "x"]],
+  ];
+  for (const [input, want] of cases) {
+    await t.step(input.join(" "), () => assertEquals(moveConfigFlagsLast(input), want));
+  }
+  assertEquals(moveConfigFlagsLast(rewriteSeedFlags(["-config", "a", "status"])), [
+    "status",
+    "--config",
+    "a",
+  ]);
 });
 
 Deno.test("service definitions run the given command, restart it, and never loop on a config error", () => {

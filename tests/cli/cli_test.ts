@@ -79,17 +79,98 @@ Deno.test("init writes a commented 0600 config, refuses to overwrite it, and --f
   assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
 });
 
-Deno.test("init without a key and without a terminal writes a placeholder and says what to edit", async () => {
+Deno.test("init without a key anywhere exits 2 with the three ways to give one, and writes nothing", async () => {
   await using home = await tempHome();
   const result = await runMain(["init"], { env: home.env });
-  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.code, 2, result.stdout + result.stderr);
+  assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);
+  assertMatch(result.stderr, /^error: no API key given; give it one of three ways: /);
+  assert(result.stderr.includes("--api-key") && result.stderr.includes("FTL_API_KEY"));
+  assert(result.stderr.includes("| worker-agent init"), "names stdin");
   const path = `${home.dir}/config/finetunelab/worker-agent/config.yaml`;
-  assert(result.stdout.includes(`set api_key in ${path}`), result.stdout);
-  assert((await Deno.readTextFile(path)).includes('api_key: ""'));
-  // Running with the placeholder is a config error that names the key and the fix.
-  const run = await runMain(["run"], { env: home.env });
-  assertEquals(run.code, 2);
-  assertMatch(run.stderr, /^config error in 'api_key' .*: the key is missing; fix: set api_key/);
+  await Deno.stat(path).then(
+    () => assert(false, "init wrote a config without a key"),
+    (error) => assert(error instanceof Deno.errors.NotFound),
+  );
+});
+
+Deno.test("init reads the key from stdin when stdin is not a terminal", async () => {
+  await using home = await tempHome();
+  const path = `${home.dir}/c.yaml`;
+  const result = await runMain(["init", "--config", path], {
+    env: home.env,
+    stdin: `\n${SAMPLE_KEY}\n`,
+  });
+  assertEquals(result.code, 0, result.stderr);
+  assert(!result.stdout.includes(SAMPLE_KEY) && !result.stderr.includes(SAMPLE_KEY));
+  assert((await Deno.readTextFile(path)).includes(`api_key: "${SAMPLE_KEY}"`));
+  const bad = await runMain(["init", "--config", `${home.dir}/d.yaml`], {
+    env: home.env,
+    stdin: "wak_short\n",
+  });
+  assertEquals(bad.code, 2);
+  assertMatch(bad.stderr, /^error: the key on stdin is not valid: a worker key is 36 characters/);
+  assert(!bad.stderr.includes("wak_short"));
+});
+
+Deno.test("--config and the seed's -config work before the command too", async () => {
+  await using home = await tempHome();
+  const path = `${home.dir}/c.yaml`;
+  await Deno.writeTextFile(path, `api_key: ${SAMPLE_KEY}\nstate_dir: ${home.dir}/st\n`);
+  const runs = await Promise.all([
+    runMain(["--config", path, "status"], { env: home.env }),
+    runMain(["-config", path, "status"], { env: home.env }),
+    runMain(["status", "--config", path], { env: home.env }),
+  ]);
+  for (const result of runs) {
+    assertEquals(result.code, 1, result.stderr);
+    assertEquals(
+      result.stdout,
+      `no agent status in ${home.dir}/st yet; start one with: worker-agent run\n`,
+    );
+  }
+});
+
+Deno.test("an unusable log_file or state_dir is a one-line config error naming the key (exit 2)", async () => {
+  await using home = await tempHome();
+  const blocker = `${home.dir}/a-file`;
+  await Deno.writeTextFile(blocker, "not a directory\n");
+  const cases: [string, string][] = [
+    ["log_file", `log_file: ${blocker}/agent.log\nstate_dir: ${home.dir}/st`],
+    ["state_dir", `state_dir: ${blocker}/state`],
+  ];
+  const runs = await Promise.all(cases.map(async ([key, yaml]) => {
+    const path = `${home.dir}/${key}.yaml`;
+    await Deno.writeTextFile(
+      path,
+      `api_key: ${SAMPLE_KEY}\nbase_url: http://127.0.0.1:9\n${yaml}\n`,
+    );
+    return await runMain(["run", "--config", path], { env: home.env });
+  }));
+  for (const [i, [key]] of cases.entries()) {
+    const result = runs[i]!;
+    assertEquals(result.code, 2, `${key}: ${result.stderr}`);
+    const lines = result.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, result.stderr);
+    assert(lines[0]!.startsWith(`config error in '${key}'`), lines[0]);
+    assert(lines[0]!.includes(blocker), lines[0]);
+  }
+});
+
+Deno.test("a missing Deno permission is named as the flag to add, not as an unreadable file", async () => {
+  await using home = await tempHome();
+  const path = `${home.dir}/c.yaml`;
+  await Deno.writeTextFile(path, `api_key: ${SAMPLE_KEY}\n`);
+  const result = await runMain(["permissions", "--config", path], {
+    env: home.env,
+    permissions: ["--allow-env"],
+  });
+  assertEquals(result.code, 2, result.stderr);
+  assertMatch(
+    result.stderr,
+    new RegExp(`fix: run with --allow-read=${path.replaceAll(".", "\\.")}`),
+  );
+  assert(!result.stderr.includes("make the file readable"), result.stderr);
 });
 
 Deno.test("init refuses a malformed --api-key with exit 2 without echoing it", async () => {

@@ -18,7 +18,8 @@ function hasUtilLinuxScript(): boolean {
 }
 
 Deno.test({
-  name: "init asks for the key on a terminal without echoing it and writes it to the config",
+  name:
+    "init asks for the key on a terminal without echoing it, then for the control plane URL, and writes both",
   ignore: !hasUtilLinuxScript(),
   fn: async () => {
     await using home = await tempHome();
@@ -56,6 +57,11 @@ Deno.test({
         message: "the key prompt",
       });
       await writer.write(new TextEncoder().encode(`${SAMPLE_KEY}\r`));
+      await waitFor(() => output.includes("Control plane URL [https://app.finetunelab.ai]"), {
+        timeoutMs: 15_000,
+        message: "the URL prompt with its default",
+      });
+      await writer.write(new TextEncoder().encode("http://127.0.0.1:8080\r"));
       const status = await child.status;
       await pump;
       assertEquals(status.code, 0, output + (await stderr));
@@ -68,6 +74,8 @@ Deno.test({
     }
     assert(!output.includes(SAMPLE_KEY), `the key was echoed:\n${output}`);
     assert(output.includes(`wrote ${path}`), output);
-    assert((await Deno.readTextFile(path)).includes(`api_key: "${SAMPLE_KEY}"`));
+    const text = await Deno.readTextFile(path);
+    assert(text.includes(`api_key: "${SAMPLE_KEY}"`), text);
+    assert(text.includes('base_url: "http://127.0.0.1:8080"'), text);
   },
 });

@@ -14,8 +14,11 @@ Deno.test("configs/config.example.yaml is the init template rendered without a k
 
 Deno.test("the init template names every key with its default value", () => {
   const values = parseConfigText(renderConfigTemplate({ apiKey: KEY }), "template");
-  // `version` is accepted for compatibility only, so the template leaves it out.
-  assertEquals(Object.keys(values).sort(), CONFIG_KEYS.filter((k) => k !== "version").sort());
+  // `version` and `spool_max_mb` are accepted for compatibility only: the template leaves them out.
+  assertEquals(
+    Object.keys(values).sort(),
+    CONFIG_KEYS.filter((k) => k !== "version" && k !== "spool_max_mb").sort(),
+  );
   assertEquals(Object.keys(values.trading as object).sort(), [...TRADING_KEYS].sort());
   assertEquals(AgentConfigSchema.parse(values), AgentConfigSchema.parse({ api_key: KEY }));
 });

@@ -44,7 +44,8 @@ Deno.test("loadConfig() fills every default from a file holding only the key", a
     assertEquals(config.log_level, "info");
     assertEquals(config.log_format, "text");
     assertEquals(config.state_dir, "/home/u/.local/state/finetunelab/worker-agent");
-    assertEquals(config.spool_max_mb, 64);
+    assertEquals(config.state_max_mb, 64);
+    assertEquals(config.spool_max_mb, undefined);
     assertEquals(config.trading_enabled, false);
     assertEquals(config.trading, {
       command: [],
@@ -54,6 +55,23 @@ Deno.test("loadConfig() fills every default from a file holding only the key", a
       restart_on_crash: false,
     });
   });
+});
+
+Deno.test("loadConfig() reads the deprecated spool_max_mb as state_max_mb, with a warning", async () => {
+  await withConfig(`api_key: ${KEY_FILE}\nspool_max_mb: 16\n`, async (path) => {
+    const { config, warnings } = await loadConfig({ path, env: HOME, hostname: () => "box" });
+    assertEquals(config.state_max_mb, 16);
+    assertEquals(warnings.length, 1);
+    assert(warnings[0]!.includes("spool_max_mb") && warnings[0]!.includes("deprecated"));
+  });
+  await withConfig(
+    `api_key: ${KEY_FILE}\nspool_max_mb: 16\nstate_max_mb: 32\n`,
+    async (path) => {
+      const { config, warnings } = await loadConfig({ path, env: HOME, hostname: () => "box" });
+      assertEquals(config.state_max_mb, 32, "the new key wins");
+      assert(warnings[0]!.includes("ignored"), warnings[0]);
+    },
+  );
 });
 
 Deno.test("loadConfig() takes flags over environment over file over defaults", async (t) => {
@@ -209,7 +227,8 @@ Deno.test("loadConfig() rejects each bad value with a ConfigError naming the key
     ],
     ["server_public_key: abc", "server_public_key", /not base64 of a 32-byte Ed25519 public key/],
     ["log_format: xml", "log_format", /use text or json/],
-    ["spool_max_mb: 0", "spool_max_mb", /from 1 to 4096/],
+    ["state_max_mb: 0", "state_max_mb", /from 1 to 4096/],
+    ["spool_max_mb: 0", "spool_max_mb", /rename it to state_max_mb.*from 1 to 4096/],
     ["proxy: socks://p", "proxy", /not an http:\/\/ or https:\/\/ proxy URL/],
     [
       "trading_enabled: yes please",

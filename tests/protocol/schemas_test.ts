@@ -77,3 +77,14 @@ Deno.test("redactSecrets() hides keys and bearer tokens but keeps the text aroun
   assert(!text.includes("abc.def"), text);
   assert(text.startsWith("fetch failed for wak_"), text);
 });
+
+Deno.test("redactSecrets() redacts only key-shaped values after a label, never ordinary words", () => {
+  assertEquals(
+    redactSecrets("api_key: not remotely updatable"),
+    "api_key: not remotely updatable",
+  );
+  assertEquals(redactSecrets("token=expired; retry"), "token=expired; retry");
+  const admin = "adm_" + "0a1b2c3d".repeat(6);
+  assertEquals(redactSecrets(`token=${admin} ok`), "token=[redacted] ok");
+  assertEquals(redactSecrets(`"admin_token":"${admin}"`), `"admin_token":"[redacted]"`);
+});

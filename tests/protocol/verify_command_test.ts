@@ -150,6 +150,21 @@ const cases: Case[] = [
     expect: "invalid_params",
   },
   {
+    name: "refuses a command whose params hold a lone UTF-16 surrogate (no canonical form)",
+    command: async () => ({ ...(await signed()), params: { x: "\ud800" } }),
+    expect: "bad_signature",
+  },
+  {
+    name: "refuses a command with a lone surrogate in a member name",
+    command: async () => ({ ...(await signed()), ["\udc00"]: 1 }),
+    expect: "bad_signature",
+  },
+  {
+    name: "refuses a command with a non-finite number",
+    command: async () => ({ ...(await signed()), params: { x: Number.POSITIVE_INFINITY } }),
+    expect: "bad_signature",
+  },
+  {
     name: "refuses a malformed envelope as unsigned",
     command: () => Promise.resolve({ id: "x", command_type: "ping" }),
     expect: "bad_signature",

@@ -1,6 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { z } from "zod";
-import { openStateDir, probeStateDirLock, StateDirLockedError } from "../../src/state/state_dir.ts";
+import {
+  loadOrCreateInstanceId,
+  openStateDir,
+  probeStateDirLock,
+  StateDirLockedError,
+} from "../../src/state/state_dir.ts";
 import { writeFileAtomic } from "../../src/state/atomic_write.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>) {
@@ -12,17 +17,21 @@ async function withTempDir(fn: (dir: string) => Promise<void>) {
   }
 }
 
-Deno.test("openStateDir() creates a 0700 dir with a stream id that survives reopening", async () => {
+Deno.test("openStateDir() creates a 0700 dir with a stream id and an instance id that survive reopening", async () => {
   await withTempDir(async (root) => {
     const path = `${root}/a/b/state`;
     const first = await openStateDir(path);
-    const streamId = first.streamId;
+    const { streamId, instanceId } = first;
     assert(/^[0-9a-f-]{36}$/.test(streamId), streamId);
+    assert(/^[0-9a-f-]{36}$/.test(instanceId), instanceId);
+    assert(streamId !== instanceId);
     assertEquals((await Deno.stat(path)).mode! & 0o777, 0o700);
     await first.close();
     const second = await openStateDir(path);
     assertEquals(second.streamId, streamId);
+    assertEquals(second.instanceId, instanceId, "the instance id is kept across restarts");
     await second.close();
+    assertEquals(await loadOrCreateInstanceId(path), instanceId, "doctor reads the same id");
   });
 });
 
