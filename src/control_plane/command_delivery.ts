@@ -1,4 +1,5 @@
 /** Picking, signing and recording the deliveries of a worker's commands. */
+import type { Logger } from "../log/logger.ts";
 import type { Command } from "./_deps.ts";
 import { signForDelivery, type SigningMode } from "./command_signer.ts";
 import type { CommandStore } from "./command_store.ts";
@@ -14,7 +15,12 @@ export interface CommandDeliveryOptions {
   /** A delivered command not acked within this time is sent again. */
   ackTimeoutMs: number;
   now: () => number;
+  /** Where a command that cannot be signed is reported. @default {nowhere} */
+  logger?: Logger;
 }
+
+/** `error_code` of a command that could not be signed; it is marked `failed`. */
+export const SIGNING_FAILED = "signing_failed";
 
 /** Turns stored commands into signed wire commands and records each delivery. */
 export class CommandDelivery {
@@ -33,7 +39,9 @@ export class CommandDelivery {
   /**
    * Up to `limit` commands of `workerId` that are due, signed now and recorded as
    * delivered. Returns an empty list when the worker or its key is gone, or the worker is
-   * draining or offline.
+   * draining or offline. Commands are signed one by one: one that cannot be signed (params
+   * stored before they were bounded, say) is marked `failed` with `signing_failed` and the
+   * others still go out, so no command can block a worker's queue.
    */
   async take(workerId: string, limit: number): Promise<Command[]> {
     const { commands, workers, keys, mode, ackTimeoutMs, now } = this.#options;
@@ -46,7 +54,25 @@ export class CommandDelivery {
     if (!key || !key.active) return [];
     const out: Command[] = [];
     for (const command of due) {
-      out.push(await signForDelivery(command, { mode, hmacKey: key.signingKey, now: now() }));
+      let signed: Command;
+      try {
+        signed = await signForDelivery(command, { mode, hmacKey: key.signingKey, now: now() });
+      } catch (error) {
+        const message = (error as Error)?.message ?? String(error);
+        commands.complete(command.command_id, {
+          command_id: command.command_id,
+          status: "failed",
+          error: `the control plane could not sign this command: ${message}`,
+          error_code: SIGNING_FAILED,
+        });
+        this.#options.logger?.warn("command could not be signed; marked failed", {
+          worker_id: workerId,
+          command_id: command.command_id,
+          error: message,
+        });
+        continue;
+      }
+      out.push(signed);
       commands.markDelivered(command.command_id);
     }
     return out;

@@ -211,7 +211,8 @@ Deno.test("startup on a damaged database exits 1 with one line naming the file",
 async function tinyTmpfs(readOnly: boolean): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return undefined;
   const dir = await Deno.makeTempDir({ prefix: "ftl-cp-tmpfs-" });
-  const options = `size=64k${readOnly ? ",ro" : ""}`;
+  // Owner-only like a data dir the control plane creates, so startup has nothing to tighten.
+  const options = `size=64k,mode=0700${readOnly ? ",ro" : ""}`;
   const out = await new Deno.Command("mount", {
     args: ["-t", "tmpfs", "-o", options, "tmpfs", dir],
     stdout: "null",

@@ -1,0 +1,122 @@
+/**
+ * Liberal readers (protocol v1.1): what a server accepts from agents, which is wider than what
+ * this project's agent sends. A sample needs only `stream`, `seq` and `ts`; every other field
+ * may be missing (an older or simpler agent, a platform without that metric) and reads as
+ * null. A result body may omit `command_id` (the URL names the command). Bounds stay strict:
+ * strings in a sample hold at most 256 characters and arrays at most 256 entries, so one key
+ * cannot fill a disk with a few large samples.
+ *
+ * The schemas of `metrics.ts` and `messages.ts` stay what the agent produces and checks.
+ */
+import { z } from "zod";
+import { MAX_SAMPLES_PER_REQUEST } from "./constants.ts";
+import { CommandResultSchema } from "./messages.ts";
+
+/** Longest string anywhere in a sample, in UTF-16 code units (protocol 3.3, v1.1). */
+export const MAX_SAMPLE_STRING_LENGTH = 256;
+/** Most entries of any array in a sample (protocol 3.3, v1.1). */
+export const MAX_SAMPLE_ARRAY_LENGTH = 256;
+
+const num = z.number().finite();
+const count = z.number().int().nonnegative();
+const text = z.string().max(MAX_SAMPLE_STRING_LENGTH);
+
+/** A field that may be missing or null; it reads as null then. */
+function maybe<T extends z.ZodType>(schema: T) {
+  return schema.nullable().default(null);
+}
+
+function list<T extends z.ZodType>(item: T) {
+  return z.array(item).max(MAX_SAMPLE_ARRAY_LENGTH);
+}
+
+const IncomingDiskSchema = z.object({
+  mount: maybe(text),
+  fs_type: maybe(text),
+  total_bytes: maybe(num.nonnegative()),
+  used_bytes: maybe(num.nonnegative()),
+});
+
+const IncomingNetInterfaceSchema = z.object({
+  iface: maybe(text),
+  rx_bytes: maybe(num.nonnegative()),
+  tx_bytes: maybe(num.nonnegative()),
+  rx_bytes_per_s: maybe(num),
+  tx_bytes_per_s: maybe(num),
+});
+
+const IncomingGpuSchema = z.object({
+  index: maybe(count),
+  name: maybe(text),
+  util_percent: maybe(num),
+  memory_used_mb: maybe(num),
+  memory_total_mb: maybe(num),
+  temperature_c: maybe(num),
+  power_w: maybe(num),
+});
+
+const IncomingAgentSelfSchema = z.object({
+  rss_mb: maybe(num),
+  cpu_percent: maybe(num),
+  uptime_s: maybe(num.nonnegative()),
+  spool_depth: maybe(count),
+  dropped_samples: maybe(count),
+});
+
+const IncomingTradingStateSchema = z.object({
+  status: maybe(text),
+  pid: maybe(z.number().int()),
+  uptime_s: maybe(num),
+  restarts: maybe(count),
+  active_trades: maybe(count),
+});
+
+/**
+ * A sample as the server reads it (protocol 3.3, v1.1): `stream`, `seq`, `ts` required, every
+ * other field of protocol 5.2 optional and null when missing, unknown fields dropped, strings
+ * and arrays bounded. `trading_status` is any short string, so a workload state this project
+ * does not know is still stored.
+ */
+export const IncomingSampleSchema = z.object({
+  stream: z.string().min(1).max(64),
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  ts: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  cpu_percent: maybe(num),
+  memory_used_mb: maybe(num),
+  memory_total_mb: maybe(num),
+  disk_used_gb: maybe(num),
+  disk_total_gb: maybe(num),
+  network_sent_mb: maybe(num),
+  network_recv_mb: maybe(num),
+  trading_status: maybe(text),
+  active_trades: maybe(count),
+  cpu_per_core: maybe(list(num.nullable())),
+  load_avg: maybe(z.tuple([num, num, num])),
+  memory_available_mb: maybe(num),
+  swap_used_mb: maybe(num),
+  swap_total_mb: maybe(num),
+  disks: maybe(list(IncomingDiskSchema)),
+  net: maybe(list(IncomingNetInterfaceSchema)),
+  gpus: maybe(list(IncomingGpuSchema)),
+  agent: maybe(IncomingAgentSelfSchema),
+  trading: maybe(IncomingTradingStateSchema),
+});
+/** A sample as the server stores it: every known field present, null where it was missing. */
+export type IncomingSample = z.output<typeof IncomingSampleSchema>;
+
+/** `POST /api/workers/{id}/metrics` as the server reads it (protocol 3.3, v1.1). */
+export const IncomingMetricsRequestSchema = z.object({
+  samples: z.array(IncomingSampleSchema).min(1).max(MAX_SAMPLES_PER_REQUEST),
+});
+/** `POST /api/workers/{id}/metrics` as the server reads it. */
+export type IncomingMetricsRequest = z.output<typeof IncomingMetricsRequestSchema>;
+
+/**
+ * `POST /api/workers/commands/{id}/result` as the server reads it (protocol 3.4, v1.1): the
+ * URL's id is authoritative and the body's `command_id` is optional.
+ */
+export const IncomingResultSchema = CommandResultSchema.extend({
+  command_id: z.string().min(1).max(128).optional(),
+});
+/** A result body as the server reads it. */
+export type IncomingResult = z.output<typeof IncomingResultSchema>;
