@@ -56,6 +56,8 @@ interface Guarded {
   bodyBytes: number;
   lastActivity: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** When the HTTP server started answering a request whose body had not all arrived. */
+  answeredEarlyAt: number | undefined;
   /** Whether a complete request header arrived (then the upstream connection is opened). */
   headerSeen: boolean;
   closed: boolean;
@@ -65,6 +67,11 @@ interface Guarded {
 const LOG_EVERY_MS = 60_000;
 /** Bytes read at once from either side of a connection. */
 const READ_BUFFER_BYTES = 16 * 1024;
+/**
+ * How long a client may go on sending a body after the server answered without reading it
+ * (a 401 or 413, say) before the connection is closed.
+ */
+const EARLY_ANSWER_LINGER_MS = 2000;
 /** Longest wait for writing a refusal or timeout answer before just closing. */
 const ANSWER_WRITE_MS = 1000;
 
@@ -180,6 +187,7 @@ export class ConnectionGuard {
       phaseStart: now,
       bodyBytes: 0,
       lastActivity: now,
+      answeredEarlyAt: undefined,
       headerSeen: false,
       closed: false,
     };
@@ -282,6 +290,11 @@ export class ConnectionGuard {
         if (n === null || guarded.closed) break;
         const data = buffer.subarray(0, n);
         guarded.lastActivity = this.#now();
+        if (guarded.phase === "body" && guarded.answeredEarlyAt === undefined) {
+          // Answered (401, 413…) before the body was read: the rest gets a short linger.
+          guarded.answeredEarlyAt = guarded.lastActivity;
+          this.#arm(guarded);
+        }
         if (guarded.phase === "upgrade_wait") {
           if (startsWith(data, SWITCHING_PROTOCOLS)) {
             this.#enter(guarded, "tunnel");
@@ -325,6 +338,7 @@ export class ConnectionGuard {
     guarded.phase = phase;
     guarded.phaseStart = this.#now();
     guarded.bodyBytes = 0;
+    guarded.answeredEarlyAt = undefined;
     this.#arm(guarded);
   }
 
@@ -337,7 +351,10 @@ export class ConnectionGuard {
       case "body": {
         const byRate = guarded.phaseStart + limits.headerTimeoutMs +
           guarded.bodyBytes / Math.max(1, limits.bodyMinBytesPerSecond) * 1000;
-        return Math.min(guarded.phaseStart + limits.bodyTimeoutMs, byRate);
+        const linger = guarded.answeredEarlyAt === undefined
+          ? Number.POSITIVE_INFINITY
+          : guarded.answeredEarlyAt + EARLY_ANSWER_LINGER_MS;
+        return Math.min(guarded.phaseStart + limits.bodyTimeoutMs, byRate, linger);
       }
       case "idle":
       case "upgrade_wait":

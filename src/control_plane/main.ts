@@ -278,6 +278,7 @@ async function keysCreate(values: Values, dataDir: string): Promise<number> {
   const warn = (message: string, fields: Record<string, unknown>) =>
     console.error(`control-plane: ${message}: ${JSON.stringify(fields)}`);
   await secureDataDir(dataDir, warn);
+  await secureDataFiles(dataDir, warn); // SQLite gives -wal and -shm the database's mode
   const db = openDatabase(join(dataDir, DATABASE_FILE));
   await secureDataFiles(dataDir, warn);
   try {

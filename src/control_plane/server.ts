@@ -60,6 +60,8 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
   // Key hashes and signing keys live here (also in SQLite's WAL): owner-only.
   await secureDataDir(options.dataDir, warn);
   const dbPath = join(options.dataDir, DATABASE_FILE);
+  // Before opening too: SQLite creates -wal and -shm with the database file's mode.
+  await secureDataFiles(options.dataDir, warn);
   const db = openDatabase(dbPath);
   await secureDataFiles(options.dataDir, warn);
   const limits = connectionLimitsFor(options, dbPath);

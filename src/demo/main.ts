@@ -14,14 +14,18 @@ const path = (p: string) => new URL(p, root).pathname;
 const deno = Deno.execPath();
 const keep = Deno.args.includes("--keep");
 
-function spawn(args: string[], stdout: "piped" | "inherit" = "inherit"): Deno.ChildProcess {
+function spawn(
+  args: string[],
+  stdout: "piped" | "inherit" = "inherit",
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
   return new Deno.Command(deno, {
     args,
     cwd: root.pathname,
     stdin: "null",
     stdout,
     stderr: "inherit",
-    env: { NO_COLOR: Deno.env.get("NO_COLOR") ?? "" },
+    env: { NO_COLOR: Deno.env.get("NO_COLOR") ?? "", ...env },
     // Own process group: a terminal Ctrl-C reaches only the demo, which then sends each
     // child exactly one SIGTERM (a second signal would make the agent skip its drain).
     detached: true,
@@ -82,14 +86,13 @@ const controlPlane = spawn([
   "0",
   "--data-dir",
   `${dir}/control-plane`,
-  "--admin-token",
-  adminToken,
   // Quicker than the defaults (30 s, 10 s), so the dashboard moves while you watch.
   "--heartbeat-interval",
   "10",
   "--metrics-interval",
   "5",
-], "piped");
+  // The admin token goes through the environment, never argv (which every user sees in ps).
+], "piped", { FTL_ADMIN_TOKEN: adminToken });
 let agent: Deno.ChildProcess | undefined;
 
 async function stopAll(): Promise<void> {

@@ -146,3 +146,23 @@ export function testPlane(options: Partial<ControlPlaneOptions> = {}): TestPlane
   };
   return plane;
 }
+
+/** An in-process plane served on a loopback port (WebSockets need a real server). */
+export function servedPlane(
+  options: Parameters<typeof testPlane>[0] = {},
+): { plane: TestPlane; baseUrl: string } & AsyncDisposable {
+  const plane = testPlane({ rateLimitPerSecond: 0, ...options });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request, info) => plane.cp.fetch(request, { remoteAddr: info.remoteAddr.hostname }),
+  );
+  return {
+    plane,
+    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    async [Symbol.asyncDispose]() {
+      await plane.cp.drain(AbortSignal.timeout(2000));
+      await server.shutdown();
+      plane[Symbol.dispose]();
+    },
+  };
+}

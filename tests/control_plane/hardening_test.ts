@@ -9,32 +9,12 @@ import { Paths } from "../../src/protocol/mod.ts";
 import { DATABASE_FILE, openDatabase } from "../../src/control_plane/database.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
-import { registerBody } from "./_fixtures.ts";
+import { registerBody, servedPlane } from "./_fixtures.ts";
 import { type TestPlane, testPlane } from "./_fixtures.ts";
 import { ProtocolClient } from "./_protocol_client.ts";
 
 const MAIN = new URL("../../src/control_plane/main.ts", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
-
-/** An in-process plane served on a loopback port (WebSockets need a real server). */
-function servedPlane(
-  options: Parameters<typeof testPlane>[0] = {},
-): { plane: TestPlane; baseUrl: string } & AsyncDisposable {
-  const plane = testPlane({ rateLimitPerSecond: 0, ...options });
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (request, info) => plane.cp.fetch(request, { remoteAddr: info.remoteAddr.hostname }),
-  );
-  return {
-    plane,
-    baseUrl: `http://127.0.0.1:${server.addr.port}`,
-    async [Symbol.asyncDispose]() {
-      await plane.cp.drain(AbortSignal.timeout(2000));
-      await server.shutdown();
-      plane[Symbol.dispose]();
-    },
-  };
-}
 
 async function createCommand(plane: TestPlane, workerId: string): Promise<string> {
   const res = await plane.admin("/api/workers/commands", {
