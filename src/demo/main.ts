@@ -71,28 +71,32 @@ async function waitForLine(
 
 const dir = await Deno.makeTempDir({ prefix: "worker-agent-demo-" });
 const adminToken = `adm_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
-const controlPlane = spawn([
-  "run",
-  "--quiet",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-  path("src/control_plane/main.ts"),
-  "--hostname",
-  "127.0.0.1",
-  "--port",
-  "0",
-  "--data-dir",
-  `${dir}/control-plane`,
-  // Quicker than the defaults (30 s, 10 s), so the dashboard moves while you watch.
-  "--heartbeat-interval",
-  "10",
-  "--metrics-interval",
-  "5",
-  // The admin token goes through the environment, never argv (which every user sees in ps).
-], "piped", { FTL_ADMIN_TOKEN: adminToken });
+const controlPlane = spawn(
+  [
+    "run",
+    "--quiet",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    path("src/control_plane/main.ts"),
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--data-dir",
+    `${dir}/control-plane`,
+    // Quicker than the defaults (30 s, 10 s), so the dashboard moves while you watch.
+    "--heartbeat-interval",
+    "10",
+    "--metrics-interval",
+    "5",
+    // The admin token goes through the environment, never argv (which every user sees in ps).
+  ],
+  "piped",
+  { FTL_ADMIN_TOKEN: adminToken },
+);
 let agent: Deno.ChildProcess | undefined;
 
 async function stopAll(): Promise<void> {

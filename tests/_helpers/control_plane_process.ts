@@ -109,18 +109,21 @@ export async function startControlPlane(
       ? [Deno.execPath(), []]
       : ["sh", ["-c", `ulimit -n ${Math.floor(limit)} && exec "$0" "$@"`, Deno.execPath()]];
     const child = new Deno.Command(program, {
-      args: [...prefix, ...denoRunArgs(MAIN.pathname, {
-        permissions: CONTROL_PLANE_PERMISSIONS,
-        args: [
-          "--hostname",
-          "127.0.0.1",
-          "--port",
-          String(port),
-          "--data-dir",
-          dataDir,
-          ...(options.args ?? []),
-        ],
-      })],
+      args: [
+        ...prefix,
+        ...denoRunArgs(MAIN.pathname, {
+          permissions: CONTROL_PLANE_PERMISSIONS,
+          args: [
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            String(port),
+            "--data-dir",
+            dataDir,
+            ...(options.args ?? []),
+          ],
+        }),
+      ],
       cwd: REPO_ROOT.pathname,
       // The token goes through the environment: on the command line every user sees it in ps.
       env: { NO_COLOR: "1", FTL_ADMIN_TOKEN: adminToken, ...options.env },

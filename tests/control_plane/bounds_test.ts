@@ -4,11 +4,7 @@
  * authentication, and the liberal readers for samples and results.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import {
-  MAX_PARAMS_CANONICAL_BYTES,
-  MAX_PARAMS_DEPTH,
-  Paths,
-} from "../../src/protocol/mod.ts";
+import { MAX_PARAMS_CANONICAL_BYTES, MAX_PARAMS_DEPTH, Paths } from "../../src/protocol/mod.ts";
 import { MAX_REGISTER_BODY_BYTES } from "../../src/control_plane/app.ts";
 import { registerBody, sample, servedPlane, type TestPlane, testPlane } from "./_fixtures.ts";
 import { ProtocolClient } from "./_protocol_client.ts";
@@ -113,7 +109,11 @@ Deno.test("sample strings over 256 characters and arrays over 256 entries are re
   const { key, workerId } = await plane.registerWorker();
   const disk = { mount: "/", fs_type: "ext4", total_bytes: 1, used_bytes: 0 };
   const cases: [string, Record<string, unknown>, string][] = [
-    ["a long mount", { disks: [{ ...disk, mount: "/" + "m".repeat(256) }] }, "samples.0.disks.0.mount"],
+    [
+      "a long mount",
+      { disks: [{ ...disk, mount: "/" + "m".repeat(256) }] },
+      "samples.0.disks.0.mount",
+    ],
     ["a long GPU name", { gpus: [{ index: 0, name: "g".repeat(257) }] }, "samples.0.gpus.0.name"],
     ["a long trading status", { trading_status: "s".repeat(257) }, "samples.0.trading_status"],
     ["257 disks", { disks: Array(257).fill(disk) }, "samples.0.disks"],
@@ -213,9 +213,11 @@ Deno.test("a result body without command_id is taken; one naming another command
   const { key, workerId } = await plane.registerWorker();
   const ids: string[] = [];
   for (let i = 0; i < 2; i++) {
-    ids.push((await (await plane.admin("/api/workers/commands", {
-      json: { worker_id: workerId, command_type: "ping" },
-    })).json()).command_id);
+    ids.push(
+      (await (await plane.admin("/api/workers/commands", {
+        json: { worker_id: workerId, command_type: "ping" },
+      })).json()).command_id,
+    );
   }
   await (await plane.call(Paths.heartbeat(workerId), { key, json: {} })).body?.cancel();
   const ok = await plane.call(Paths.result(ids[0]!), { key, json: { status: "completed" } });
@@ -236,9 +238,11 @@ Deno.test("results and acks of delivered commands do not spend the key's request
   const { key, workerId } = await s.plane.registerWorker(); // 1 of 3
   const ids: string[] = [];
   for (let i = 0; i < 30; i++) {
-    ids.push((await (await s.plane.admin("/api/workers/commands", {
-      json: { worker_id: workerId, command_type: "ping" },
-    })).json()).command_id);
+    ids.push(
+      (await (await s.plane.admin("/api/workers/commands", {
+        json: { worker_id: workerId, command_type: "ping" },
+      })).json()).command_id,
+    );
   }
   const client = new ProtocolClient(s.baseUrl, key);
   client.workerId = workerId;

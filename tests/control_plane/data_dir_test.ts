@@ -12,7 +12,8 @@ function modeOf(path: string): string {
 }
 
 Deno.test({
-  name: "a pre-existing 0755 data dir is tightened to 0700 and the database, WAL, SHM and admin token are 0600",
+  name:
+    "a pre-existing 0755 data dir is tightened to 0700 and the database, WAL, SHM and admin token are 0600",
   ignore: Deno.build.os === "windows",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ftl-cp-modes-" });
@@ -29,7 +30,9 @@ Deno.test({
       const res = await fetch(`${cp.baseUrl}/api/workers`); // some traffic for the WAL
       await res.body?.cancel();
       assertEquals(modeOf(dir), "0700");
-      for (const name of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "admin_token"]) {
+      for (
+        const name of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "admin_token"]
+      ) {
         assertEquals(modeOf(join(dir, name)), "0600", name);
       }
       assert(/the data dir was readable by other users; tightened/.test(cp.output()), cp.output());
@@ -41,7 +44,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the test helper hands the admin token to the control plane in the environment, not in argv",
+  name:
+    "the test helper hands the admin token to the control plane in the environment, not in argv",
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using cp = await startControlPlane();
