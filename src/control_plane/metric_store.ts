@@ -1,6 +1,6 @@
 /** Metric samples, stored once per `(worker_id, stream, seq)` (protocol 3.3). */
 import type { DatabaseSync } from "node:sqlite";
-import { type IncomingSample, IncomingSampleSchema } from "./_deps.ts";
+import { type IncomingSample, ShownSampleSchema } from "./_deps.ts";
 import { parseColumn } from "./_json.ts";
 import type { StorageQuota } from "./storage_quota.ts";
 
@@ -19,7 +19,7 @@ export class MetricStore {
 
   /**
    * Stores new samples in one transaction; a resent `(stream, seq)` counts as duplicate.
-   * Fields that are null are left out of the stored text (they read back as null), so a
+   * Fields the sample left out stay out of the stored text (they read back as null), so a
    * sample never takes more room on disk than it took on the wire.
    */
   insert(
@@ -33,15 +33,14 @@ export class MetricStore {
     );
     let accepted = 0;
     let bytes = 0;
-    const encoder = new TextEncoder();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       for (const sample of samples) {
-        const text = JSON.stringify(sample, withoutNulls);
+        const text = JSON.stringify(sample);
         const result = statement.run(workerId, sample.stream, sample.seq, sample.ts, now, text);
         if (Number(result.changes) > 0) {
           accepted++;
-          bytes += encoder.encode(text).byteLength;
+          bytes += utf8Length(text);
         }
       }
       this.#db.exec("COMMIT");
@@ -96,14 +95,23 @@ export class MetricStore {
   }
 }
 
-function withoutNulls(_key: string, value: unknown): unknown {
-  return value === null ? undefined : value;
+/** UTF-8 length of `text` without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff) i++; // a pair: 4 bytes for 2 units
+    else bytes += 2;
+  }
+  return bytes;
 }
 
 /** A stored sample with every known field present; a damaged row reads as `{}`. */
 function readSample(text: string): Record<string, unknown> {
   const raw = parseColumn<unknown>(text, {});
-  const parsed = IncomingSampleSchema.safeParse(raw);
+  const parsed = ShownSampleSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   return raw !== null && typeof raw === "object" ? raw as Record<string, unknown> : {};
 }

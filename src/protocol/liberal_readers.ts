@@ -21,88 +21,94 @@ const num = z.number().finite();
 const count = z.number().int().nonnegative();
 const text = z.string().max(MAX_SAMPLE_STRING_LENGTH);
 
-/** A field that may be missing or null; it reads as null then. */
-function maybe<T extends z.ZodType>(schema: T) {
-  return schema.nullable().default(null);
+/**
+ * The sample schema, with every field but `stream`, `seq` and `ts` optional and nullable. With
+ * `fill`, a missing field reads as null (how samples are shown); without, it stays missing (how
+ * they are stored, so a sample never takes more room on disk than on the wire).
+ */
+function sampleSchema<F extends boolean>(fill: F) {
+  function maybe<T extends z.ZodType>(schema: T) {
+    return (fill ? schema.nullable().default(null) : schema.nullable().optional()) as F extends true
+      ? z.ZodDefault<z.ZodNullable<T>>
+      : z.ZodOptional<z.ZodNullable<T>>;
+  }
+  const list = <T extends z.ZodType>(item: T) => z.array(item).max(MAX_SAMPLE_ARRAY_LENGTH);
+  const disk = z.object({
+    mount: maybe(text),
+    fs_type: maybe(text),
+    total_bytes: maybe(num.nonnegative()),
+    used_bytes: maybe(num.nonnegative()),
+  });
+  const netInterface = z.object({
+    iface: maybe(text),
+    rx_bytes: maybe(num.nonnegative()),
+    tx_bytes: maybe(num.nonnegative()),
+    rx_bytes_per_s: maybe(num),
+    tx_bytes_per_s: maybe(num),
+  });
+  const gpu = z.object({
+    index: maybe(count),
+    name: maybe(text),
+    util_percent: maybe(num),
+    memory_used_mb: maybe(num),
+    memory_total_mb: maybe(num),
+    temperature_c: maybe(num),
+    power_w: maybe(num),
+  });
+  const agentSelf = z.object({
+    rss_mb: maybe(num),
+    cpu_percent: maybe(num),
+    uptime_s: maybe(num.nonnegative()),
+    spool_depth: maybe(count),
+    dropped_samples: maybe(count),
+  });
+  const trading = z.object({
+    status: maybe(text),
+    pid: maybe(z.number().int()),
+    uptime_s: maybe(num),
+    restarts: maybe(count),
+    active_trades: maybe(count),
+  });
+  return z.object({
+    stream: z.string().min(1).max(64),
+    seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    ts: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    cpu_percent: maybe(num),
+    memory_used_mb: maybe(num),
+    memory_total_mb: maybe(num),
+    disk_used_gb: maybe(num),
+    disk_total_gb: maybe(num),
+    network_sent_mb: maybe(num),
+    network_recv_mb: maybe(num),
+    trading_status: maybe(text),
+    active_trades: maybe(count),
+    cpu_per_core: maybe(list(num.nullable())),
+    load_avg: maybe(z.tuple([num, num, num])),
+    memory_available_mb: maybe(num),
+    swap_used_mb: maybe(num),
+    swap_total_mb: maybe(num),
+    disks: maybe(list(disk)),
+    net: maybe(list(netInterface)),
+    gpus: maybe(list(gpu)),
+    agent: maybe(agentSelf),
+    trading: maybe(trading),
+  });
 }
-
-function list<T extends z.ZodType>(item: T) {
-  return z.array(item).max(MAX_SAMPLE_ARRAY_LENGTH);
-}
-
-const IncomingDiskSchema = z.object({
-  mount: maybe(text),
-  fs_type: maybe(text),
-  total_bytes: maybe(num.nonnegative()),
-  used_bytes: maybe(num.nonnegative()),
-});
-
-const IncomingNetInterfaceSchema = z.object({
-  iface: maybe(text),
-  rx_bytes: maybe(num.nonnegative()),
-  tx_bytes: maybe(num.nonnegative()),
-  rx_bytes_per_s: maybe(num),
-  tx_bytes_per_s: maybe(num),
-});
-
-const IncomingGpuSchema = z.object({
-  index: maybe(count),
-  name: maybe(text),
-  util_percent: maybe(num),
-  memory_used_mb: maybe(num),
-  memory_total_mb: maybe(num),
-  temperature_c: maybe(num),
-  power_w: maybe(num),
-});
-
-const IncomingAgentSelfSchema = z.object({
-  rss_mb: maybe(num),
-  cpu_percent: maybe(num),
-  uptime_s: maybe(num.nonnegative()),
-  spool_depth: maybe(count),
-  dropped_samples: maybe(count),
-});
-
-const IncomingTradingStateSchema = z.object({
-  status: maybe(text),
-  pid: maybe(z.number().int()),
-  uptime_s: maybe(num),
-  restarts: maybe(count),
-  active_trades: maybe(count),
-});
 
 /**
  * A sample as the server reads it (protocol 3.3, v1.1): `stream`, `seq`, `ts` required, every
- * other field of protocol 5.2 optional and null when missing, unknown fields dropped, strings
+ * other field of protocol 5.2 optional (missing stays missing), unknown fields dropped, strings
  * and arrays bounded. `trading_status` is any short string, so a workload state this project
  * does not know is still stored.
  */
-export const IncomingSampleSchema = z.object({
-  stream: z.string().min(1).max(64),
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  ts: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  cpu_percent: maybe(num),
-  memory_used_mb: maybe(num),
-  memory_total_mb: maybe(num),
-  disk_used_gb: maybe(num),
-  disk_total_gb: maybe(num),
-  network_sent_mb: maybe(num),
-  network_recv_mb: maybe(num),
-  trading_status: maybe(text),
-  active_trades: maybe(count),
-  cpu_per_core: maybe(list(num.nullable())),
-  load_avg: maybe(z.tuple([num, num, num])),
-  memory_available_mb: maybe(num),
-  swap_used_mb: maybe(num),
-  swap_total_mb: maybe(num),
-  disks: maybe(list(IncomingDiskSchema)),
-  net: maybe(list(IncomingNetInterfaceSchema)),
-  gpus: maybe(list(IncomingGpuSchema)),
-  agent: maybe(IncomingAgentSelfSchema),
-  trading: maybe(IncomingTradingStateSchema),
-});
-/** A sample as the server stores it: every known field present, null where it was missing. */
+export const IncomingSampleSchema = sampleSchema(false);
+/** A sample as the server reads and stores it. */
 export type IncomingSample = z.output<typeof IncomingSampleSchema>;
+
+/** A stored sample as it is shown: every field of protocol 5.2 present, null where missing. */
+export const ShownSampleSchema = sampleSchema(true);
+/** A sample with every field present. */
+export type ShownSample = z.output<typeof ShownSampleSchema>;
 
 /** `POST /api/workers/{id}/metrics` as the server reads it (protocol 3.3, v1.1). */
 export const IncomingMetricsRequestSchema = z.object({
