@@ -133,6 +133,7 @@ function portOf(server: http.Server): number {
     () => new Response("ok"));`;
   const child = new Deno.Command("sh", {
     args: ["-c", `ulimit -n 64 && exec "$0" eval "$1"`, Deno.execPath(), script],
+    env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -152,10 +153,10 @@ function portOf(server: http.Server): number {
     new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), 3000)),
   ]);
   clearTimeout(timer);
-  const stderr = status ? (await new Response(child.stderr).text()).split("\n")[0] : "";
+  const stderr = status ? (await new Response(child.stderr).text()).split("\n")[0] ?? "" : "";
   rows.push([
     "Deno.serve under ulimit -n 64, 100 connections",
-    status ? `exited ${status.code}: ${stderr.replace(/\x1b\[[0-9;]*m/g, "")}` : "still running",
+    status ? `exited ${status.code}: ${stderr}` : "still running",
   ]);
   closeAll(conns);
   if (!status) {
