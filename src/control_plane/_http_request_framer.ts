@@ -10,6 +10,7 @@
 export type FramerEvent =
   | { kind: "header_start" }
   | { kind: "header_end"; hasBody: boolean; upgrade: boolean }
+  | { kind: "body"; bytes: number }
   | { kind: "request_end" }
   | { kind: "error"; status: 400 | 431; message: string };
 
@@ -41,7 +42,10 @@ export interface HttpRequestFramerOptions {
 export class HttpRequestFramer {
   #maxHeaderBytes: number;
   #state: State = "idle";
-  #header: number[] = [];
+  /** The header so far, in pieces, with its length and its last three bytes. */
+  #header: Uint8Array[] = [];
+  #headerBytes = 0;
+  #tail: number[] = [];
   #line: number[] = [];
   #remaining = 0;
   #held: Uint8Array[] = [];
@@ -81,22 +85,31 @@ export class HttpRequestFramer {
           }
           this.#state = "header";
           this.#header = [];
+          this.#headerBytes = 0;
+          this.#tail = [];
           events.push({ kind: "header_start" });
           break;
         }
         case "header": {
-          const byte = chunk[i++]!;
-          this.#header.push(byte);
-          if (this.#header.length > this.#maxHeaderBytes) {
+          // Up to and including the next LF at once: an empty line can only end there.
+          const lf = chunk.indexOf(LF, i);
+          const end = lf < 0 ? chunk.length : lf + 1;
+          const piece = chunk.subarray(i, end);
+          i = end;
+          this.#headerBytes += piece.length;
+          if (this.#headerBytes > this.#maxHeaderBytes) {
             return this.#fail(events, 431, "request header fields too large");
           }
-          if (byte === LF && endsHeader(this.#header)) this.#endHeader(events);
+          this.#header.push(piece.slice());
+          this.#tail = [...this.#tail, ...piece.subarray(Math.max(0, piece.length - 3))].slice(-3);
+          if (lf >= 0 && endsHeader(this.#tail)) this.#endHeader(events);
           break;
         }
         case "body": {
           const take = Math.min(this.#remaining, chunk.length - i);
           this.#remaining -= take;
           i += take;
+          events.push({ kind: "body", bytes: take });
           if (this.#remaining === 0) this.#endRequest(events);
           break;
         }
@@ -109,7 +122,7 @@ export class HttpRequestFramer {
             }
             break;
           }
-          const text = latin1(this.#line).replace(/\r$/, "");
+          const text = String.fromCharCode(...this.#line).replace(/\r$/, "");
           this.#line = [];
           const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(text)?.[1];
           if (size === undefined) return this.#fail(events, 400, "malformed chunk size");
@@ -121,6 +134,7 @@ export class HttpRequestFramer {
           const take = Math.min(this.#remaining, chunk.length - i);
           this.#remaining -= take;
           i += take;
+          events.push({ kind: "body", bytes: take });
           if (this.#remaining === 0) this.#state = "chunk_data_end";
           break;
         }
@@ -181,6 +195,7 @@ export class HttpRequestFramer {
   #endHeader(events: FramerEvent[]): void {
     const lines = latin1(this.#header).split(/\r?\n/);
     this.#header = [];
+    this.#headerBytes = 0;
     let lengths: string[] = [];
     let transferEncoding: string | undefined;
     let upgradeHeader = false;
@@ -242,17 +257,15 @@ export class HttpRequestFramer {
   }
 }
 
-/** Whether `bytes` (ending in LF) end with an empty line: `\n\n` or `\n\r\n`. */
-function endsHeader(bytes: number[]): boolean {
-  const n = bytes.length;
-  if (n >= 2 && bytes[n - 2] === LF) return true;
-  return n >= 3 && bytes[n - 2] === CR && bytes[n - 3] === LF;
+/** Whether the last bytes of a header (ending in LF) end with an empty line: `\n\n` or `\n\r\n`. */
+function endsHeader(tail: number[]): boolean {
+  const n = tail.length;
+  if (n >= 2 && tail[n - 2] === LF) return true;
+  return n >= 3 && tail[n - 2] === CR && tail[n - 3] === LF;
 }
 
-function latin1(bytes: number[]): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.slice(i, i + 8192));
-  }
-  return out;
+const LATIN1 = new TextDecoder("latin1");
+
+function latin1(pieces: Uint8Array[]): string {
+  return pieces.map((piece) => LATIN1.decode(piece)).join("");
 }

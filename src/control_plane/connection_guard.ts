@@ -219,7 +219,6 @@ export class ConnectionGuard {
       if (n === null || guarded.closed) break;
       const data = buffer.subarray(0, n);
       guarded.lastActivity = this.#now();
-      if (guarded.phase === "body") guarded.bodyBytes += n;
       if (guarded.phase !== "tunnel") {
         if (!this.#onEvents(guarded, guarded.framer.push(data))) return;
       }
@@ -322,6 +321,9 @@ export class ConnectionGuard {
         case "header_end":
           guarded.headerSeen = true;
           this.#enter(guarded, event.hasBody ? "body" : event.upgrade ? "upgrade_wait" : "idle");
+          break;
+        case "body":
+          if (guarded.phase === "body") guarded.bodyBytes += event.bytes;
           break;
         case "request_end":
           if (guarded.phase !== "upgrade_wait") this.#enter(guarded, "idle");

@@ -8,7 +8,10 @@
  * (`deno task fuzz`, at least 10,000 cases per target).
  */
 import fc from "fast-check";
-import { HttpRequestFramer } from "../../src/control_plane/_http_request_framer.ts";
+import {
+  type FramerEvent,
+  HttpRequestFramer,
+} from "../../src/control_plane/_http_request_framer.ts";
 import { Paths } from "../../src/protocol/mod.ts";
 import { registerBody, sample, servedPlane, type TestPlane, testPlane } from "./_fixtures.ts";
 import { ProtocolClient } from "./_protocol_client.ts";
@@ -557,12 +560,24 @@ function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   return out;
 }
 
+/** The events of `chunks`, body events merged into one per stretch of body. */
 function kinds(framer: HttpRequestFramer, chunks: Uint8Array[]): string[] {
   const out: string[] = [];
+  let body = 0;
+  const add = (event: FramerEvent) => {
+    if (event.kind === "body") {
+      body += event.bytes;
+      return;
+    }
+    if (body > 0) out.push(`body ${body}`);
+    body = 0;
+    out.push(event.kind);
+  };
   for (const chunk of chunks) {
-    for (const event of framer.push(chunk)) out.push(event.kind);
+    framer.push(chunk).forEach(add);
     // Each round parses one more held request (or unpauses), so this ends.
-    while (framer.paused) for (const event of framer.resume()) out.push(event.kind);
+    while (framer.paused) framer.resume().forEach(add);
   }
+  if (body > 0) out.push(`body ${body}`);
   return out;
 }
