@@ -72,6 +72,10 @@ const READ_BUFFER_BYTES = 16 * 1024;
  * (a 401 or 413, say) before the connection is closed.
  */
 const EARLY_ANSWER_LINGER_MS = 2000;
+/** How long a refused connection may take to send its request before it is answered. */
+const LINGER_MS = 500;
+/** Refused connections waiting for their request at once at most; more are closed at once. */
+const MAX_LINGERING = 64;
 /** Longest wait for writing a refusal or timeout answer before just closing. */
 const ANSWER_WRITE_MS = 1000;
 
@@ -86,6 +90,7 @@ export class ConnectionGuard {
   #peers = new Map<number, string>();
   #lastLogged = new Map<string, { at: number; suppressed: number }>();
   #closing = false;
+  #lingering = 0;
   #accepting: Promise<void>;
 
   /** Binds `hostname:port` and starts accepting. Throws when the address is not available. */
@@ -200,9 +205,26 @@ export class ConnectionGuard {
     });
   }
 
+  /**
+   * Answers a connection over a cap and closes it. The answer waits (briefly) for the client's
+   * request and reads it: an HTTP client takes an answer before its request as a protocol
+   * error, and closing with the request unread sends a reset that can overtake the answer.
+   * Only a few connections wait like this at once: beyond that, under a flood, they are closed
+   * at once without an answer.
+   */
   async #refuse(client: Deno.TcpConn, status: number, code: string, message: string) {
-    await answer(client, status, code, message, { "Retry-After": "5" });
-    closeQuietly(client);
+    if (this.#lingering >= MAX_LINGERING) {
+      closeQuietly(client);
+      return;
+    }
+    this.#lingering++;
+    try {
+      await readSome(client, LINGER_MS);
+      await answer(client, status, code, message, { "Retry-After": "5" });
+    } finally {
+      this.#lingering--;
+      closeQuietly(client);
+    }
   }
 
   /** Client → upstream: times the request phases and forwards every byte. */
@@ -476,6 +498,21 @@ const REASONS: Record<number, string> = {
   431: "Request Header Fields Too Large",
   503: "Service Unavailable",
 };
+
+/** Waits up to `ms` for the peer to send something (read and dropped). */
+async function readSome(conn: Deno.TcpConn, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      conn.read(new Uint8Array(4096)),
+      new Promise((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+  } catch {
+    // Closed by the peer.
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function setNoDelay(conn: Deno.TcpConn): void {
   try {

@@ -175,7 +175,9 @@ async function runMain(dataDir: string, adminToken = "") {
 Deno.test("startup on a damaged database exits 1 with one line naming the file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ftl-cp-bad-db-" });
   try {
-    await Deno.writeTextFile(`${dir}/${DATABASE_FILE}`, "not a database, just text\n".repeat(200));
+    await Deno.writeTextFile(`${dir}/${DATABASE_FILE}`, "not a database, just text\n".repeat(200), {
+      mode: 0o600, // owner-only, so startup has nothing to tighten
+    });
     const { code, stdout, stderr } = await runMain(dir);
     assertEquals(code, 1, stderr);
     assert(!stdout.includes("listening on"), stdout);
