@@ -37,7 +37,8 @@ Flags:
   --port P                  port, 0 = any free one (default 8080)
   --data-dir D              holds control-plane.db and admin_token (default ./data)
   --public-url U            base of websocket_url (default: the listening http URL)
-  --admin-token T           admin API token (else FTL_ADMIN_TOKEN, else generated once)
+  --admin-token T           admin API token (else FTL_ADMIN_TOKEN, else generated once);
+                            a command line shows in ps, so prefer FTL_ADMIN_TOKEN
   --signing-key F           sign commands with Ed25519 using this key file (default: HMAC)
   --heartbeat-interval S    heartbeat interval handed to agents (default 30)
   --metrics-interval S      metrics interval handed to agents (default 10)
