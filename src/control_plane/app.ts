@@ -7,14 +7,16 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Logger } from "../log/logger.ts";
 import {
+  checkParamsBounds,
   CloseCode,
   COMMAND_TIMEOUT_BOUNDS,
   CommandParamsSchemas,
   HeartbeatRequestSchema,
+  IncomingMetricsRequestSchema,
+  IncomingResultSchema,
   isApiKey,
   isCommandType,
   MAX_PENDING_PER_HEARTBEAT,
-  MetricsRequestSchema,
   Paths,
   RegisterRequestSchema,
   validate,
@@ -25,15 +27,16 @@ import { z as zod } from "zod";
 import { secretsEqual } from "./_timing_safe_equal.ts";
 import { serveDashboard } from "./dashboard/dashboard.ts";
 import type { CommandDelivery } from "./command_delivery.ts";
-import { COMMAND_STATUSES, type CommandStore } from "./command_store.ts";
+import { COMMAND_STATUSES, type CommandStore, TERMINAL_STATUSES } from "./command_store.ts";
 import { HeartbeatHistory } from "./heartbeat_history.ts";
 import { HttpError } from "./http_error.ts";
 import { assertMayClaim } from "./instance_claim.ts";
 import { KEY_SCOPES, type KeyRecord, type KeyStore, viewOf } from "./key_store.ts";
 import type { MetricStore } from "./metric_store.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import { readBodyText, readJsonBody } from "./read_body.ts";
-import { ReceivedResultSchema, resultToStore } from "./result_body.ts";
+import { parseBody, readBodyText, readJsonBody } from "./read_body.ts";
+import { resultToStore } from "./result_body.ts";
+import type { StorageQuota } from "./storage_quota.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
 import type { WorkerStore } from "./worker_store.ts";
 
@@ -54,6 +57,10 @@ export interface AppContext {
   heartbeatIntervalSeconds: number;
   metricsIntervalSeconds: number;
   maxBodyBytes: number;
+  /** A request body must have arrived this long after the handler starts reading it. */
+  bodyTimeoutMs: number;
+  /** Per-worker bound on stored samples. */
+  quota: StorageQuota;
 }
 
 /** Connection facts the server passes along with a request. */
@@ -88,6 +95,17 @@ export const INSTANCE_ID_HEADER = "X-Instance-Id";
 
 /** Default `timeout_seconds` of a command created without one. */
 export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 300;
+
+/**
+ * Largest register body. FTL sends the key in it, so it is read before the key is known:
+ * it must cost an unauthenticated client little.
+ */
+export const MAX_REGISTER_BODY_BYTES = 64 * 1024;
+/** The register body must have arrived this long after reading starts. */
+export const REGISTER_BODY_TIMEOUT_MS = 10_000;
+
+/** `Retry-After` (s) of a 429 for a full storage quota: retention frees space every minute. */
+const QUOTA_RETRY_AFTER_SECONDS = 60;
 
 /** Builds the app. The returned function never throws: every error becomes a response. */
 export function createApp(
@@ -124,7 +142,11 @@ export function createApp(
     return typeof bodyKey === "string" && bodyKey.length > 0 ? bodyKey : undefined;
   }
 
-  async function authWorker(c: Context<Env>, bodyKey?: unknown): Promise<KeyRecord> {
+  /** Results being stored without spending the key's budget (see the result route). */
+  const freeResults = new Set<string>();
+
+  /** The key of a worker request, or 401; does not spend the key's rate budget. */
+  async function authenticate(c: Context<Env>, bodyKey?: unknown): Promise<KeyRecord> {
     const raw = presentedKey(c.req.raw, bodyKey);
     // Failed attempts are limited per client address, accepted keys per key: a client that
     // knows only a victim's key prefix cannot use up the victim's bucket.
@@ -138,11 +160,28 @@ export function createApp(
       limit(byAddress);
       throw new HttpError(401, "invalid_api_key", "The API key is unknown or revoked");
     }
-    limit(`key:${key.id}`);
+    return key;
+  }
+
+  function requireWorkerScope(key: KeyRecord): void {
     if (!key.scopes.includes("worker") && !key.scopes.includes("all")) {
       throw new HttpError(403, "forbidden", "The API key lacks the worker scope");
     }
+  }
+
+  async function authWorker(c: Context<Env>, bodyKey?: unknown): Promise<KeyRecord> {
+    const key = await authenticate(c, bodyKey);
+    limit(`key:${key.id}`);
+    requireWorkerScope(key);
     return key;
+  }
+
+  /** Reads and validates a JSON body under the size limit and the body deadline. */
+  function bodyOf<S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.output<S>> {
+    return readJsonBody(c.req.raw, schema, {
+      limit: ctx.maxBodyBytes,
+      deadlineMs: ctx.bodyTimeoutMs,
+    });
   }
 
   /** Authenticates a worker request for `workerId`: 404 if gone, 403 if another's. */
@@ -216,16 +255,24 @@ export function createApp(
 
   // ---- worker endpoints (protocol 3) ----
   app.post(Paths.register, async (c) => {
-    const text = await readBodyText(c.req.raw, ctx.maxBodyBytes);
-    let raw: unknown = {};
-    try {
-      raw = text.trim() === "" ? {} : JSON.parse(text);
-    } catch { /* reported by validation below */ }
-    const bodyKey = raw && typeof raw === "object"
-      ? (raw as { api_key?: unknown }).api_key
-      : undefined;
-    const key = await authWorker(c, bodyKey);
-    const parsed = readValidated(RegisterRequestSchema, text);
+    // A key in a header is checked before the body is read. FTL sends it in the body, which
+    // is then read first, but only up to 64 KiB and under the body deadline.
+    let key = presentedKey(c.req.raw) === undefined ? undefined : await authWorker(c);
+    const text = await readBodyText(c.req.raw, {
+      limit: Math.min(MAX_REGISTER_BODY_BYTES, ctx.maxBodyBytes),
+      deadlineMs: Math.min(REGISTER_BODY_TIMEOUT_MS, ctx.bodyTimeoutMs),
+    });
+    if (!key) {
+      let raw: unknown = {};
+      try {
+        raw = text.trim() === "" ? {} : JSON.parse(text);
+      } catch { /* reported by validation below, once the key is known */ }
+      const bodyKey = raw && typeof raw === "object"
+        ? (raw as { api_key?: unknown }).api_key
+        : undefined;
+      key = await authWorker(c, bodyKey);
+    }
+    const parsed = parseBody(RegisterRequestSchema, text);
     const holder = workers.holderOf(key.id);
     assertMayClaim(holder, parsed.instance_id, claimOptions());
     const worker = workers.register(key.id, parsed);
@@ -248,8 +295,7 @@ export function createApp(
   app.post("/api/workers/:workerId/heartbeat", async (c) => {
     const workerId = c.req.param("workerId");
     await authWorkerFor(c, workerId);
-    const received = await readJsonBody(c.req.raw, HeartbeatRequestSchema, ctx.maxBodyBytes);
-    const body = history.record(workerId, received);
+    const body = history.record(workerId, await bodyOf(c, HeartbeatRequestSchema));
     workers.heartbeat(workerId, body);
     const status = body.status ?? "online";
     const pending = status === "online" || status === "error"
@@ -266,7 +312,18 @@ export function createApp(
   app.post("/api/workers/:workerId/metrics", async (c) => {
     const workerId = c.req.param("workerId");
     await authWorkerFor(c, workerId);
-    const body = await readJsonBody(c.req.raw, MetricsRequestSchema, ctx.maxBodyBytes);
+    const full = ctx.quota.exceeded(workerId);
+    if (full) {
+      const mib = Math.round(full.limitBytes / 1024 / 1024);
+      throw new HttpError(
+        429,
+        "rate_limited",
+        `This worker's storage quota (${mib} MiB of samples) is full; ` +
+          "samples are accepted again as old ones pass the retention period",
+        { headers: { "Retry-After": String(QUOTA_RETRY_AFTER_SECONDS) } },
+      );
+    }
+    const body = await bodyOf(c, IncomingMetricsRequestSchema);
     const counts = metrics.insert(workerId, body.samples);
     workers.noteMetricsPost(workerId);
     return json(c, { ok: true, ...counts });
@@ -274,24 +331,36 @@ export function createApp(
 
   app.post("/api/workers/commands/:commandId/result", async (c) => {
     const commandId = c.req.param("commandId");
-    const key = await authWorker(c);
-    const body = await readJsonBody(c.req.raw, ReceivedResultSchema, ctx.maxBodyBytes);
-    if (body.command_id !== commandId) {
-      throw new HttpError(400, "invalid_request", "command_id: does not match the URL", {
-        field: "command_id",
-      });
-    }
+    const key = await authenticate(c);
     const command = commands.get(commandId);
-    if (!command) throw new HttpError(404, "not_found", `No command ${commandId}`);
     const worker = workers.byKey(key.id);
-    if (!worker || worker.worker_id !== command.worker_id) {
+    const owned = command !== undefined && worker?.worker_id === command.worker_id;
+    // The first result of a command the server delivered to this worker does not spend the
+    // key's budget: the commands sent already bound those posts. Anything else does.
+    const free = owned && command.delivery_count > 0 &&
+      !TERMINAL_STATUSES.includes(command.status) && !freeResults.has(commandId);
+    if (!free) limit(`key:${key.id}`);
+    requireWorkerScope(key);
+    if (!command) throw new HttpError(404, "not_found", `No command ${commandId}`);
+    if (!owned) {
       throw new HttpError(403, "worker_mismatch", "The command belongs to another worker");
     }
-    c.set("workerId", worker.worker_id);
-    if (commands.complete(commandId, resultToStore(body)) === "already") {
-      return json(c, { ok: true, message: "Command already completed" });
+    c.set("workerId", command.worker_id);
+    if (free) freeResults.add(commandId);
+    try {
+      const body = await bodyOf(c, IncomingResultSchema);
+      if (body.command_id !== undefined && body.command_id !== commandId) {
+        throw new HttpError(400, "invalid_request", "command_id: does not match the URL", {
+          field: "command_id",
+        });
+      }
+      if (commands.complete(commandId, resultToStore(body)) === "already") {
+        return json(c, { ok: true, message: "Command already completed" });
+      }
+      return json(c, { ok: true });
+    } finally {
+      if (free) freeResults.delete(commandId);
     }
-    return json(c, { ok: true });
   });
 
   app.get(Paths.websocket, async (c) => {
@@ -334,7 +403,7 @@ export function createApp(
   });
 
   app.post("/api/admin/keys", async (c) => {
-    const body = await readJsonBody(c.req.raw, CreateKeySchema, ctx.maxBodyBytes);
+    const body = await bodyOf(c, CreateKeySchema);
     const { record, key } = await keys.create(body.name, body.scopes ?? ["worker"]);
     const view = viewOf(record);
     return json(c, { ...view, key }, 201);
@@ -351,8 +420,12 @@ export function createApp(
 
   app.post("/api/workers/commands", async (c) => {
     await authAdmin(c);
-    const body = await readJsonBody(c.req.raw, CreateCommandSchema, ctx.maxBodyBytes);
+    const body = await bodyOf(c, CreateCommandSchema);
     const params = body.params ?? {};
+    const bounded = checkParamsBounds(params);
+    if (!bounded.ok) {
+      throw new HttpError(400, "invalid_request", bounded.error, { field: "params" });
+    }
     if (isCommandType(body.command_type)) {
       const checked = validate(CommandParamsSchemas[body.command_type], params);
       if (!checked.ok) {
@@ -422,6 +495,7 @@ export function createApp(
     await authAdmin(c);
     const workerId = c.req.param("workerId");
     if (!workers.delete(workerId)) throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    metrics.forgetWorker(workerId);
     sessions.kick(workerId, 1000, "worker deleted");
     return json(c, { ok: true });
   });
@@ -487,27 +561,6 @@ export function isDatabaseBusy(error: unknown): boolean {
   return error instanceof Error &&
     (error as { code?: unknown }).code === "ERR_SQLITE_ERROR" &&
     /\bdatabase (table )?is (locked|busy)\b/i.test(error.message);
-}
-
-function readValidated<S extends z.ZodType>(schema: S, text: string): z.infer<S> {
-  let value: unknown;
-  try {
-    value = text.trim() === "" ? {} : JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(
-      400,
-      "invalid_request",
-      `(body): not valid JSON (${(e as Error).message})`,
-      {
-        field: "(body)",
-      },
-    );
-  }
-  const result = validate(schema, value);
-  if (!result.ok) {
-    throw new HttpError(400, "invalid_request", result.error, { field: result.field });
-  }
-  return result.value;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

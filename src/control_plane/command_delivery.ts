@@ -1,4 +1,5 @@
 /** Picking, signing and recording the deliveries of a worker's commands. */
+import type { Logger } from "../log/logger.ts";
 import type { Command } from "./_deps.ts";
 import { signForDelivery, type SigningMode } from "./command_signer.ts";
 import type { CommandStore } from "./command_store.ts";
@@ -14,7 +15,12 @@ export interface CommandDeliveryOptions {
   /** A delivered command not acked within this time is sent again. */
   ackTimeoutMs: number;
   now: () => number;
+  /** Where a command that cannot be signed is reported. @default {nowhere} */
+  logger?: Logger;
 }
+
+/** `error_code` of a command that could not be signed; it is marked `failed`. */
+export const SIGNING_FAILED = "signing_failed";
 
 /** Turns stored commands into signed wire commands and records each delivery. */
 export class CommandDelivery {
@@ -34,7 +40,10 @@ export class CommandDelivery {
    * Up to `limit` commands of `workerId` that are due, recorded as delivered and signed now.
    * Returns an empty list when the worker or its key is gone, or the worker is draining or
    * offline. A legacy worker (v1.1: FineTuneLab's own agent, which never acks and runs every
-   * copy) gets each command once, by heartbeat only, and never a re-send.
+   * copy) gets each command once, by heartbeat only, and never a re-send. Commands are signed
+   * one by one: one that cannot be signed (params stored before they were bounded, say) is
+   * marked `failed` with `signing_failed` and the others still go out, so no command can block
+   * a worker's queue.
    */
   async take(
     workerId: string,
@@ -60,7 +69,25 @@ export class CommandDelivery {
     const at = now();
     const out: Command[] = [];
     for (const command of due) {
-      out.push(await signForDelivery(command, { mode, hmacKey: key.signingKey, now: at }));
+      let signed: Command;
+      try {
+        signed = await signForDelivery(command, { mode, hmacKey: key.signingKey, now: at });
+      } catch (error) {
+        const message = (error as Error)?.message ?? String(error);
+        commands.complete(command.command_id, {
+          command_id: command.command_id,
+          status: "failed",
+          error: `the control plane could not sign this command: ${message}`,
+          error_code: SIGNING_FAILED,
+        });
+        this.#options.logger?.warn("command could not be signed; marked failed", {
+          worker_id: workerId,
+          command_id: command.command_id,
+          error: message,
+        });
+        continue;
+      }
+      out.push(signed);
     }
     return out;
   }

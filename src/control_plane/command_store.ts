@@ -2,7 +2,7 @@
  * Commands and their life cycle: pending → delivered → acked → completed | failed | timeout.
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { CommandResult } from "./_deps.ts";
+import type { IncomingResult } from "./_deps.ts";
 import { parseColumn } from "./_json.ts";
 
 /** Every status a stored command can have. */
@@ -177,7 +177,7 @@ export class CommandStore {
    * Stores a result. Returns `"stored"`, or `"already"` when the command was terminal
    * already (then nothing changes).
    */
-  complete(id: string, result: CommandResult): "stored" | "already" {
+  complete(id: string, result: IncomingResult): "stored" | "already" {
     const { command_id: _id, ...rest } = result;
     const changes = this.#db.prepare(
       `UPDATE commands SET status = ?, finished_at = ?, result = ?

@@ -21,8 +21,12 @@ import { CommandStore } from "./command_store.ts";
 import { KeyStore } from "./key_store.ts";
 import { MetricStore } from "./metric_store.ts";
 import { RateLimiter } from "./rate_limiter.ts";
+import { DEFAULT_WORKER_QUOTA_BYTES, StorageQuota } from "./storage_quota.ts";
 import { WorkerSessions } from "./worker_sessions.ts";
 import { WorkerStore } from "./worker_store.ts";
+
+/** A request body must have arrived this long after its handler starts reading it. */
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 
 /** How long metric samples are kept by default: 7 days. */
 export const DEFAULT_METRICS_RETENTION_MS = 7 * 24 * 60 * 60_000;
@@ -77,6 +81,10 @@ export interface ControlPlaneOptions {
   metricsRetentionMs?: number;
   /** Largest request body. @default {1 MiB} */
   maxBodyBytes?: number;
+  /** Deadline for reading a request body, from the start of reading. @default {60000} */
+  bodyTimeoutMs?: number;
+  /** Stored sample bytes per worker before its samples get 429; 0 turns it off. @default {256 MiB} */
+  workerQuotaBytes?: number;
 }
 
 /** A control plane: the HTTP handler plus its background work. */
@@ -116,7 +124,10 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
       resultGraceMs: options.resultGraceMs ?? 60_000,
     },
   });
-  const metrics = new MetricStore(options.db, { now });
+  const quota = new StorageQuota(options.db, {
+    limitBytes: options.workerQuotaBytes ?? DEFAULT_WORKER_QUOTA_BYTES,
+  });
+  const metrics = new MetricStore(options.db, { now, quota });
   const delivery = new CommandDelivery({
     commands,
     workers,
@@ -124,6 +135,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     mode: options.signing ?? { alg: "hmac-sha256" },
     ackTimeoutMs,
     now,
+    logger: logger.child({ component: "delivery" }),
   });
   const sessions = new WorkerSessions({
     delivery,
@@ -157,6 +169,8 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     heartbeatIntervalSeconds,
     metricsIntervalSeconds: options.metricsIntervalSeconds ?? DEFAULT_METRICS_INTERVAL_SECONDS,
     maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    quota,
   });
 
   const retentionMs = options.metricsRetentionMs ?? DEFAULT_METRICS_RETENTION_MS;

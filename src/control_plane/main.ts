@@ -20,6 +20,8 @@ import {
 } from "./_deps.ts";
 import { resolveAdminToken } from "./admin_token.ts";
 import type { SigningMode } from "./command_signer.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
+import { secureDataDir, secureDataFiles, tighten } from "./data_dir.ts";
 import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { KEY_SCOPES, KeyStore } from "./key_store.ts";
 import { randomId } from "./_random_id.ts";
@@ -35,7 +37,8 @@ Flags:
   --port P                  port, 0 = any free one (default 8080)
   --data-dir D              holds control-plane.db and admin_token (default ./data)
   --public-url U            base of websocket_url (default: the listening http URL)
-  --admin-token T           admin API token (else FTL_ADMIN_TOKEN, else generated once)
+  --admin-token T           admin API token (else FTL_ADMIN_TOKEN, else generated once);
+                            a command line shows in ps, so prefer FTL_ADMIN_TOKEN
   --signing-key F           sign commands with Ed25519 using this key file (default: HMAC)
   --heartbeat-interval S    heartbeat interval handed to agents (default 30)
   --metrics-interval S      metrics interval handed to agents (default 10)
@@ -46,7 +49,15 @@ Flags:
   --result-grace S          wait S seconds past timeout_seconds for a result (default 60)
   --ping-interval S         WebSocket ping interval (default 20)
   --frame-rate N            WebSocket frames per second per session before 4029 (default 50)
-  --metrics-retention-days D  delete samples older than D days, 0 = keep (default 7)
+  --retention-days D        delete samples older than D days, 0 = keep (default 7;
+                            --metrics-retention-days is the same flag)
+  --worker-quota-mb N       stored samples per worker before 429, 0 = no quota (default 256)
+  --header-timeout S        a request header must arrive within S seconds (default 10)
+  --body-timeout S          a request body must arrive within S seconds (default 60)
+  --body-min-rate B         after 10 s a body must average B bytes/s (default 1024)
+  --idle-timeout S          close keep-alive connections idle for S seconds (default 30)
+  --max-connections N       open client connections at most (default from the fd limit)
+  --max-connections-per-address N   per client address, 0 = no cap (default max/8)
   --sweep-interval S        how often timeouts/offline/redelivery are checked (default 1)
   --log-level L             debug|info|warn|error (default info)
   --log-format F            text|json (default text)
@@ -82,6 +93,14 @@ export async function main(args: string[]): Promise<number> {
         "ping-interval": { type: "string" },
         "frame-rate": { type: "string" },
         "metrics-retention-days": { type: "string" },
+        "retention-days": { type: "string" },
+        "worker-quota-mb": { type: "string" },
+        "header-timeout": { type: "string" },
+        "body-timeout": { type: "string" },
+        "body-min-rate": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-connections-per-address": { type: "string" },
         "sweep-interval": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
@@ -129,6 +148,14 @@ function seconds(values: Values, name: string, min = 0): number | undefined {
   return n;
 }
 
+function integer(values: Values, name: string, min = 0): number | undefined {
+  const n = seconds(values, name, min);
+  if (n !== undefined && !Number.isInteger(n)) {
+    throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(values[name])}`);
+  }
+  return n;
+}
+
 function ms(values: Values, name: string, min = 0): number | undefined {
   const s = seconds(values, name, min);
   return s === undefined ? undefined : Math.round(s * 1000);
@@ -168,12 +195,15 @@ async function serve(values: Values, dataDir: string): Promise<number> {
         );
       },
     );
+    // The private key signs commands for every worker: owner-only, like the data dir.
+    await tighten(keyFile, 0o600, (message, fields) => logger.warn(message, fields), "signing key");
     signing = { alg: "ed25519", privateKey };
     logger.info("signing commands with ed25519", {
       public_key: await ed25519PublicKeyOf(privateKey),
     });
   }
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const warn = (message: string, fields: Record<string, unknown>) => logger.warn(message, fields);
+  await secureDataDir(dataDir, warn);
   const admin = await resolveAdminToken(dataDir, {
     flag: values["admin-token"] as string | undefined,
     env: Deno.env.get("FTL_ADMIN_TOKEN"),
@@ -187,12 +217,22 @@ async function serve(values: Values, dataDir: string): Promise<number> {
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
-  const retentionDays = seconds(values, "metrics-retention-days", 0);
+  const retentionDays = seconds(values, "retention-days", 0) ??
+    seconds(values, "metrics-retention-days", 0);
+  const quotaMb = seconds(values, "worker-quota-mb", 0);
+  const connectionLimits: Partial<ConnectionLimits> = defined({
+    headerTimeoutMs: ms(values, "header-timeout", 0.01),
+    bodyMinBytesPerSecond: seconds(values, "body-min-rate", 1),
+    idleTimeoutMs: ms(values, "idle-timeout", 0.01),
+    maxConnections: integer(values, "max-connections", 1),
+    maxConnectionsPerAddress: integer(values, "max-connections-per-address", 0),
+  });
   const running = await serveControlPlane({
     dataDir,
     logger,
     signing,
     adminToken: admin.token,
+    connectionLimits,
     ...defined({
       hostname: values.hostname as string | undefined,
       port,
@@ -207,6 +247,8 @@ async function serve(values: Values, dataDir: string): Promise<number> {
       pingIntervalMs: ms(values, "ping-interval", 0.05),
       frameRatePerSecond: seconds(values, "frame-rate", 1),
       metricsRetentionMs: retentionDays === undefined ? undefined : retentionDays * 86_400_000,
+      workerQuotaBytes: quotaMb === undefined ? undefined : Math.round(quotaMb * 1024 * 1024),
+      bodyTimeoutMs: ms(values, "body-timeout", 0.01),
       sweepIntervalMs: ms(values, "sweep-interval", 0.01),
     }),
   });
@@ -234,8 +276,12 @@ async function keysCreate(values: Values, dataDir: string): Promise<number> {
       throw new UsageError(`--scopes: unknown scope "${scope}" (use ${KEY_SCOPES.join(", ")})`);
     }
   }
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const warn = (message: string, fields: Record<string, unknown>) =>
+    console.error(`control-plane: ${message}: ${JSON.stringify(fields)}`);
+  await secureDataDir(dataDir, warn);
+  await secureDataFiles(dataDir, warn); // SQLite gives -wal and -shm the database's mode
   const db = openDatabase(join(dataDir, DATABASE_FILE));
+  await secureDataFiles(dataDir, warn);
   try {
     const keys = new KeyStore(db, { now: Date.now, newId: () => randomId("key_", 16) });
     const { record, key } = await keys.create(name, scopes);

@@ -1,39 +1,64 @@
-/** Reading a JSON request body under a byte limit, with or without `Content-Length`. */
+/**
+ * Reading a JSON request body under a byte limit and a deadline, with or without
+ * `Content-Length`.
+ */
 import { MAX_BODY_BYTES, parseJson, type z } from "./_deps.ts";
 import { HttpError } from "./http_error.ts";
 
+/** Options of {@linkcode readBodyText} and {@linkcode readJsonBody}. */
+export interface ReadBodyOptions {
+  /** Largest body in bytes; more is a 413. @default {MAX_BODY_BYTES} (1 MiB) */
+  limit?: number;
+  /**
+   * The whole body must have arrived this many ms after reading starts, else 408.
+   * @default {no deadline}
+   */
+  deadlineMs?: number;
+}
+
 /**
- * Reads the body of `request` as text, refusing with 413 as soon as more than `limit`
- * bytes have arrived (a lying or missing `Content-Length` does not help).
+ * Reads the body of `request` as text, refusing with 413 as soon as more than `limit` bytes
+ * have arrived (a lying or missing `Content-Length` does not help), and with 408 when the
+ * body is not complete by the deadline.
  */
 export async function readBodyText(
   request: Request,
-  limit: number = MAX_BODY_BYTES,
+  options: ReadBodyOptions = {},
 ): Promise<string> {
+  const limit = options.limit ?? MAX_BODY_BYTES;
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  const late = Promise.withResolvers<never>();
+  late.promise.catch(() => {});
+  const timer = options.deadlineMs === undefined ? undefined : setTimeout(() => {
+    late.reject(
+      new HttpError(408, "invalid_request", "(body): not received in time", { field: "(body)" }),
+    );
+  }, options.deadlineMs);
   try {
     while (true) {
-      const { done, value } = await reader.read().catch((cause) => {
+      const read = reader.read().catch((cause) => {
         // The client hung up mid-body (or sent a broken chunked body): its fault, not ours.
         throw new HttpError(400, "invalid_request", "(body): could not be read to the end", {
           field: "(body)",
           cause,
         });
       });
+      const { done, value } = await Promise.race([read, late.promise]);
       if (done) break;
       total += value.byteLength;
-      if (total > limit) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(limit);
-      }
+      if (total > limit) throw tooLarge(limit);
       chunks.push(value);
     }
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
   } finally {
+    clearTimeout(timer);
     reader.releaseLock();
   }
   const all = new Uint8Array(total);
@@ -56,9 +81,14 @@ export async function readBodyText(
 export async function readJsonBody<S extends z.ZodType>(
   request: Request,
   schema: S,
-  limit: number = MAX_BODY_BYTES,
-): Promise<z.infer<S>> {
-  const text = await readBodyText(request, limit);
+  options: ReadBodyOptions = {},
+): Promise<z.output<S>> {
+  const text = await readBodyText(request, options);
+  return parseBody(schema, text);
+}
+
+/** Parses and validates body text already read; an empty body counts as `{}`. */
+export function parseBody<S extends z.ZodType>(schema: S, text: string): z.output<S> {
   const result = parseJson(schema, text.trim() === "" ? "{}" : text);
   if (!result.ok) {
     throw new HttpError(400, "invalid_request", result.error, { field: result.field });

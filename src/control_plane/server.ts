@@ -1,8 +1,19 @@
-/** Serving a control plane on a socket, with the sweeper and graceful shutdown. */
+/**
+ * Serving a control plane on a socket, behind the connection guard, with the sweeper and
+ * graceful shutdown.
+ */
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { type ControlPlaneOptions, createControlPlane } from "./control_plane.ts";
 import { errorResponse } from "./app.ts";
+import { ConnectionGuard } from "./connection_guard.ts";
+import {
+  type ConnectionLimits,
+  defaultConnectionLimits,
+  openFileLimit,
+} from "./connection_limits.ts";
+import { secureDataDir, secureDataFiles } from "./data_dir.ts";
+import { WS_PING_INTERVAL_MS } from "./_deps.ts";
 import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { HttpError } from "./http_error.ts";
 
@@ -12,8 +23,13 @@ export interface ServeOptions extends Omit<ControlPlaneOptions, "db" | "publicUr
   hostname?: string;
   /** Port to bind; 0 picks a free one. @default {8080} */
   port?: number;
-  /** Holds `control-plane.db`; created (0700) when missing. */
+  /** Holds `control-plane.db`; created 0700 when missing, tightened to 0700 when looser. */
   dataDir: string;
+  /**
+   * Connection timeouts and caps; what is not given is derived from the open-file limit
+   * (see `defaultConnectionLimits`).
+   */
+  connectionLimits?: Partial<ConnectionLimits>;
   /** Base of `websocket_url`. @default {the listening http URL} */
   publicUrl?: string;
   /** Sweep (timeouts, offline workers, redelivery) this often. @default {1000} */
@@ -39,32 +55,52 @@ export interface RunningControlPlane {
 
 /** Opens the database in `dataDir` and serves the control plane until `shutdown()`. */
 export async function serveControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
-  await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const warn = (message: string, fields: Record<string, unknown>) =>
+    options.logger.warn(message, fields);
+  // Key hashes and signing keys live here (also in SQLite's WAL): owner-only.
+  await secureDataDir(options.dataDir, warn);
   const dbPath = join(options.dataDir, DATABASE_FILE);
+  // Before opening too: SQLite creates -wal and -shm with the database file's mode.
+  await secureDataFiles(options.dataDir, warn);
   const db = openDatabase(dbPath);
-  // Key hashes and signing keys live here: owner-only, like the admin token.
-  await Deno.chmod(dbPath, 0o600).catch(() => {});
+  await secureDataFiles(options.dataDir, warn);
+  const limits = connectionLimitsFor(options, dbPath);
   const hostname = options.hostname ?? "127.0.0.1";
-  const bound = Promise.withResolvers<number>();
   // Set once bound: websocket_url depends on the port, which is known only then.
-  const ready: { plane?: ReturnType<typeof createControlPlane> } = {};
+  const ready: { plane?: ReturnType<typeof createControlPlane>; guard?: ConnectionGuard } = {};
   let server: Deno.HttpServer<Deno.NetAddr>;
+  let guard: ConnectionGuard;
   try {
-    server = Deno.serve({
-      hostname,
-      port: options.port ?? 8080,
-      onListen: (addr) => bound.resolve(addr.port),
-    }, (request, info) => {
+    // The HTTP server listens on loopback only; clients reach it through the guard.
+    server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request, info) => {
       const plane = ready.plane;
-      if (!plane) {
-        const starting = new HttpError(503, "internal", "Starting up; retry shortly", {
-          headers: { "Retry-After": "1" },
-        });
-        return errorResponse(starting, { now: Date.now, logger: options.logger, path: "" });
+      const peer = ready.guard?.peerOf(info.remoteAddr.port);
+      if (!plane || peer === undefined) {
+        const refused = !plane
+          ? new HttpError(503, "internal", "Starting up; retry shortly", {
+            headers: { "Retry-After": "1" },
+          })
+          : new HttpError(403, "forbidden", "Connect through the control plane's public port");
+        return errorResponse(refused, { now: Date.now, logger: options.logger, path: "" });
       }
-      return plane.fetch(request, { remoteAddr: info.remoteAddr.hostname });
+      return plane.fetch(request, { remoteAddr: peer });
     });
   } catch (error) {
+    db.close();
+    throw new Error(`cannot start the HTTP server: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
+  }
+  try {
+    guard = new ConnectionGuard({
+      hostname,
+      port: options.port ?? 8080,
+      upstreamPort: server.addr.port,
+      limits,
+      logger: options.logger.child({ component: "connections" }),
+    });
+  } catch (error) {
+    await server.shutdown();
     db.close();
     // "Address already in use" alone does not say which address.
     const where = `${hostname}:${options.port ?? 8080}`;
@@ -72,7 +108,8 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
       cause: error,
     });
   }
-  const port = await bound.promise;
+  ready.guard = guard;
+  const port = guard.addr.port;
   const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `http://${urlHost}:${port}`;
   const publicUrl = options.publicUrl ?? url.replace(/\/\/(0\.0\.0\.0|\[::\])/, "//127.0.0.1");
@@ -110,6 +147,7 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
   function shutdown(): Promise<void> {
     stopping ??= (async () => {
       clearInterval(sweepTimer);
+      guard.stopAccepting();
       await active.drain(AbortSignal.timeout(3000));
       await Promise.race([
         server.shutdown(),
@@ -118,6 +156,7 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
           server.finished.then(() => clearTimeout(t));
         }),
       ]);
+      await guard.close();
       // Wait for a sweep that is still running before closing the database under it.
       while (sweeping) await new Promise((resolve) => setTimeout(resolve, 10));
       db.close();
@@ -125,6 +164,27 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
     return stopping;
   }
   return { url, port, shutdown };
+}
+
+/**
+ * The connection limits given, completed with defaults: caps derived from the open-file limit
+ * (probed only when `maxConnections` is not given), the body deadline shared with the app,
+ * and a WebSocket idle timeout of at least three server ping intervals.
+ */
+function connectionLimitsFor(options: ServeOptions, probePath: string): ConnectionLimits {
+  const given = options.connectionLimits ?? {};
+  const fileLimit = given.maxConnections === undefined ? openFileLimit({ probePath }) : 1024;
+  const defaults = defaultConnectionLimits(fileLimit);
+  if (options.bodyTimeoutMs !== undefined) defaults.bodyTimeoutMs = options.bodyTimeoutMs;
+  defaults.tunnelIdleTimeoutMs = Math.max(
+    defaults.tunnelIdleTimeoutMs,
+    3 * (options.pingIntervalMs ?? WS_PING_INTERVAL_MS),
+  );
+  const limits = { ...defaults, ...given };
+  if (given.maxConnections !== undefined && given.maxConnectionsPerAddress === undefined) {
+    limits.maxConnectionsPerAddress = Math.max(16, Math.floor(limits.maxConnections / 8));
+  }
+  return limits;
 }
 
 function isLoopbackUrl(url: string): boolean {

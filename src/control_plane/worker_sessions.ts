@@ -16,6 +16,12 @@ import { RateLimiter } from "./rate_limiter.ts";
 
 /** Commands pushed per batch when a session opens or a tick finds work. */
 const PUSH_BATCH = 50;
+/**
+ * Most frames a session may send without spending its frame budget: each command pushed
+ * grants one (for its ack), so a burst of commands never closes a well-behaved session with
+ * 4029. Capped, so that an agent that never acks cannot save up a flood.
+ */
+const MAX_ACK_CREDITS = 4 * PUSH_BATCH;
 
 /** Options of {@linkcode WorkerSessions}. */
 export interface WorkerSessionsOptions {
@@ -37,6 +43,8 @@ interface Session {
   keyId: string;
   socket: WebSocket;
   missedPongs: number;
+  /** Frames this session may still send for free (see {@linkcode MAX_ACK_CREDITS}). */
+  ackCredits: number;
   /** Serialises pushes so a tick and a new command do not interleave. */
   pushing: Promise<void>;
   /** Set when the session was kicked before it opened; it is closed on open. */
@@ -86,6 +94,7 @@ export class WorkerSessions {
       keyId: auth.keyId,
       socket,
       missedPongs: 0,
+      ackCredits: 0,
       pushing: Promise.resolve(),
     };
     const log = this.#options.logger.child({ worker_id: auth.workerId, session: session.id });
@@ -153,7 +162,10 @@ export class WorkerSessions {
       const commands = await this.#options.delivery.take(workerId, PUSH_BATCH, {
         via: "websocket",
       });
-      for (const command of commands) this.#send(session, { type: "command", command });
+      for (const command of commands) {
+        this.#send(session, { type: "command", command });
+        session.ackCredits = Math.min(MAX_ACK_CREDITS, session.ackCredits + 1);
+      }
     }).catch((error) => {
       this.#options.logger.error("command push failed", {
         worker_id: workerId,
@@ -233,7 +245,9 @@ export class WorkerSessions {
       closeQuietly(session.socket, CloseCode.messageTooBig, "frame too big");
       return;
     }
-    if (this.#frames.take(`session:${session.id}`) > 0) {
+    if (session.ackCredits > 0) {
+      session.ackCredits--;
+    } else if (this.#frames.take(`session:${session.id}`) > 0) {
       log.warn("frame rate limit exceeded, closing");
       closeQuietly(session.socket, CloseCode.rateLimited, "rate limited");
       return;

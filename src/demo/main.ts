@@ -14,14 +14,18 @@ const path = (p: string) => new URL(p, root).pathname;
 const deno = Deno.execPath();
 const keep = Deno.args.includes("--keep");
 
-function spawn(args: string[], stdout: "piped" | "inherit" = "inherit"): Deno.ChildProcess {
+function spawn(
+  args: string[],
+  stdout: "piped" | "inherit" = "inherit",
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
   return new Deno.Command(deno, {
     args,
     cwd: root.pathname,
     stdin: "null",
     stdout,
     stderr: "inherit",
-    env: { NO_COLOR: Deno.env.get("NO_COLOR") ?? "" },
+    env: { NO_COLOR: Deno.env.get("NO_COLOR") ?? "", ...env },
     // Own process group: a terminal Ctrl-C reaches only the demo, which then sends each
     // child exactly one SIGTERM (a second signal would make the agent skip its drain).
     detached: true,
@@ -67,29 +71,32 @@ async function waitForLine(
 
 const dir = await Deno.makeTempDir({ prefix: "worker-agent-demo-" });
 const adminToken = `adm_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
-const controlPlane = spawn([
-  "run",
-  "--quiet",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-  path("src/control_plane/main.ts"),
-  "--hostname",
-  "127.0.0.1",
-  "--port",
-  "0",
-  "--data-dir",
-  `${dir}/control-plane`,
-  "--admin-token",
-  adminToken,
-  // Quicker than the defaults (30 s, 10 s), so the dashboard moves while you watch.
-  "--heartbeat-interval",
-  "10",
-  "--metrics-interval",
-  "5",
-], "piped");
+const controlPlane = spawn(
+  [
+    "run",
+    "--quiet",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    path("src/control_plane/main.ts"),
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--data-dir",
+    `${dir}/control-plane`,
+    // Quicker than the defaults (30 s, 10 s), so the dashboard moves while you watch.
+    "--heartbeat-interval",
+    "10",
+    "--metrics-interval",
+    "5",
+    // The admin token goes through the environment, never argv (which every user sees in ps).
+  ],
+  "piped",
+  { FTL_ADMIN_TOKEN: adminToken },
+);
 let agent: Deno.ChildProcess | undefined;
 
 async function stopAll(): Promise<void> {

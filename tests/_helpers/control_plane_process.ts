@@ -34,6 +34,11 @@ export interface StartControlPlaneOptions {
   env?: Record<string, string>;
   /** How long to wait for the `listening on` line. @default 20000 */
   startTimeoutMs?: number;
+  /**
+   * Run under `ulimit -n` of this many open files (through `sh`, which then `exec`s deno, so
+   * `pid` is still the control plane's). @default the test process's limit
+   */
+  openFileLimit?: number;
 }
 
 /** A running control plane subprocess. */
@@ -99,23 +104,29 @@ export async function startControlPlane(
   }
 
   async function spawn(port: number): Promise<Running> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: denoRunArgs(MAIN.pathname, {
-        permissions: CONTROL_PLANE_PERMISSIONS,
-        args: [
-          "--hostname",
-          "127.0.0.1",
-          "--port",
-          String(port),
-          "--data-dir",
-          dataDir,
-          "--admin-token",
-          adminToken,
-          ...(options.args ?? []),
-        ],
-      }),
+    const limit = options.openFileLimit;
+    const [program, prefix] = limit === undefined
+      ? [Deno.execPath(), []]
+      : ["sh", ["-c", `ulimit -n ${Math.floor(limit)} && exec "$0" "$@"`, Deno.execPath()]];
+    const child = new Deno.Command(program, {
+      args: [
+        ...prefix,
+        ...denoRunArgs(MAIN.pathname, {
+          permissions: CONTROL_PLANE_PERMISSIONS,
+          args: [
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            String(port),
+            "--data-dir",
+            dataDir,
+            ...(options.args ?? []),
+          ],
+        }),
+      ],
       cwd: REPO_ROOT.pathname,
-      env: { NO_COLOR: "1", ...options.env },
+      // The token goes through the environment: on the command line every user sees it in ps.
+      env: { NO_COLOR: "1", FTL_ADMIN_TOKEN: adminToken, ...options.env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

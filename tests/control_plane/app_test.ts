@@ -113,6 +113,10 @@ Deno.test("worker endpoints refuse bad credentials with the documented codes", a
 Deno.test("a 400 names the bad field", async (t) => {
   using plane = testPlane();
   const { key, workerId } = await plane.registerWorker();
+  const created = await plane.admin("/api/workers/commands", {
+    json: { worker_id: workerId, command_type: "ping" },
+  });
+  const commandId = (await created.json()).command_id;
   const cases: [string, string, unknown, string][] = [
     [
       "register without hostname",
@@ -133,8 +137,8 @@ Deno.test("a 400 names the bad field", async (t) => {
     ["metrics without samples", Paths.metrics(workerId), {}, "samples"],
     [
       "a result with a bad status",
-      Paths.result("c1"),
-      { command_id: "c1", status: "done" },
+      Paths.result(commandId),
+      { command_id: commandId, status: "done" },
       "status",
     ],
   ];

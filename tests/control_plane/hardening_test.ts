@@ -175,7 +175,9 @@ async function runMain(dataDir: string, adminToken = "") {
 Deno.test("startup on a damaged database exits 1 with one line naming the file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ftl-cp-bad-db-" });
   try {
-    await Deno.writeTextFile(`${dir}/${DATABASE_FILE}`, "not a database, just text\n".repeat(200));
+    await Deno.writeTextFile(`${dir}/${DATABASE_FILE}`, "not a database, just text\n".repeat(200), {
+      mode: 0o600, // owner-only, so startup has nothing to tighten
+    });
     const { code, stdout, stderr } = await runMain(dir);
     assertEquals(code, 1, stderr);
     assert(!stdout.includes("listening on"), stdout);
@@ -191,7 +193,8 @@ Deno.test("startup on a damaged database exits 1 with one line naming the file",
 async function tinyTmpfs(readOnly: boolean): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return undefined;
   const dir = await Deno.makeTempDir({ prefix: "ftl-cp-tmpfs-" });
-  const options = `size=64k${readOnly ? ",ro" : ""}`;
+  // Owner-only like a data dir the control plane creates, so startup has nothing to tighten.
+  const options = `size=64k,mode=0700${readOnly ? ",ro" : ""}`;
   const out = await new Deno.Command("mount", {
     args: ["-t", "tmpfs", "-o", options, "tmpfs", dir],
     stdout: "null",

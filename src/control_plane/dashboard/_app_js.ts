@@ -3,7 +3,11 @@
  *
  * Rules it keeps: it calls only the admin API of `shared/interfaces.md` section 3; every value
  * from the server reaches the page through `textContent` or a DOM property, never through
- * markup (no `innerHTML`); event handlers are attached with `addEventListener` (the CSP forbids
+ * markup (no `innerHTML`); every field from the server is untrusted data of any type: it is
+ * turned into text by `text()` (never by `String()`, string concatenation or `join`, which
+ * call a hostile `toString`), JSON is shown with the depth- and size-bounded `formatJson()`
+ * (never `JSON.stringify`, which overflows the stack on deep data), and the route is decoded
+ * without throwing; event handlers are attached with `addEventListener` (the CSP forbids
  * inline handlers); the admin token lives in `sessionStorage` and is sent only as a bearer
  * token to this origin.
  */
@@ -22,6 +26,11 @@ const PARAMS_TEMPLATES: Record<string, unknown> = {
 /** How often the worker list and the open worker are refreshed. */
 export const REFRESH_INTERVAL_MS = 5_000;
 
+/** Deepest level of JSON the dashboard shows; deeper values are shown as `{…}` / `[…]`. */
+export const JSON_VIEW_MAX_DEPTH = 12;
+/** Most characters of one JSON view; the rest is cut with `…`. */
+export const JSON_VIEW_MAX_CHARS = 20_000;
+
 /** The script served at `/dashboard/app.js` (an ES module). */
 export const APP_JS =
   `// FineTuneLab control plane dashboard. Generated from src/control_plane/dashboard/_app_js.ts.
@@ -29,6 +38,8 @@ const COMMAND_TYPES = ${JSON.stringify(COMMAND_TYPES)};
 const PARAMS_TEMPLATES = ${JSON.stringify(PARAMS_TEMPLATES)};
 const TIMEOUT_BOUNDS = ${JSON.stringify(COMMAND_TIMEOUT_BOUNDS)};
 const REFRESH_MS = ${REFRESH_INTERVAL_MS};
+const JSON_MAX_DEPTH = ${JSON_VIEW_MAX_DEPTH};
+const JSON_MAX_CHARS = ${JSON_VIEW_MAX_CHARS};
 const TOKEN_KEY = "ftl.controlPlane.adminToken";
 
 const $ = (id) => document.getElementById(id);
@@ -57,13 +68,87 @@ function h(tag, props, ...children) {
     else if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2), value);
     } else if (key in el) el[key] = value;
-    else el.setAttribute(key, String(value));
+    else el.setAttribute(key, text(value));
   }
-  for (const child of children.flat(Infinity)) {
+  for (const child of children.flat(JSON_MAX_DEPTH)) {
     if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
+    el.append(child instanceof Node ? child : text(child));
   }
   return el;
+}
+
+// ---------------------------------------------------------------- untrusted values
+
+/**
+ * Any value as display text, without ever calling the value's own methods: strings as they
+ * are, numbers and booleans as usual, null/undefined as the fallback, anything else as short
+ * bounded JSON.
+ */
+function text(value, fallback = "") {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
+    return String(value);
+  }
+  return formatJson(value, { indent: 0, maxChars: 200 });
+}
+
+/**
+ * JSON text of any value, bounded in depth (deeper levels show as {…} / […]) and in length
+ * (cut with …), so no data can overflow the stack or flood the page. Only own enumerable
+ * keys are read.
+ */
+function formatJson(value, { indent = 2, maxDepth = JSON_MAX_DEPTH, maxChars = JSON_MAX_CHARS } = {}) {
+  let out = "";
+  let full = false;
+  const write = (piece) => {
+    if (full) return;
+    if (out.length + piece.length > maxChars) {
+      out += piece.slice(0, Math.max(0, maxChars - out.length)) + "…";
+      full = true;
+    } else out += piece;
+  };
+  const newline = (level) => indent > 0 ? "\\n" + " ".repeat(indent * level) : "";
+  const scalar = (v) => {
+    if (typeof v === "string") return JSON.stringify(v);
+    if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
+    if (typeof v === "boolean") return v ? "true" : "false";
+    return "null";
+  };
+  const walk = (v, level) => {
+    if (full) return;
+    if (v === null || typeof v !== "object") return write(scalar(v));
+    const isArray = Array.isArray(v);
+    const keys = isArray ? null : Object.keys(v);
+    const count = isArray ? v.length : keys.length;
+    if (count === 0) return write(isArray ? "[]" : "{}");
+    if (level >= maxDepth) return write(isArray ? "[…]" : "{…}");
+    write(isArray ? "[" : "{");
+    for (let i = 0; i < count && !full; i++) {
+      if (i > 0) write(",");
+      write(newline(level + 1));
+      if (!isArray) write(JSON.stringify(keys[i]) + (indent > 0 ? ": " : ":"));
+      walk(isArray ? v[i] : v[keys[i]], level + 1);
+    }
+    write(newline(level));
+    write(isArray ? "]" : "}");
+  };
+  walk(value, 0);
+  return out;
+}
+
+/** A list of untrusted values as text, joined with sep. */
+function joinText(values, sep) {
+  return Array.isArray(values) ? values.map((v) => text(v)).join(sep) : "";
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The objects of an untrusted list (anything else in it is skipped). */
+function objects(list) {
+  return Array.isArray(list) ? list.filter(isObject) : [];
 }
 
 function clear(el) {
@@ -254,7 +339,7 @@ function sparkline(values, max, label) {
 }
 
 function shortId(id) {
-  return typeof id === "string" && id.length > 14 ? id.slice(0, 8) + "…" : String(id ?? "");
+  return typeof id === "string" && id.length > 14 ? id.slice(0, 8) + "…" : text(id);
 }
 
 // ---------------------------------------------------------------- admin API
@@ -347,9 +432,18 @@ function parseRoute() {
   if (parts[0] === "keys") return { view: "keys", workerId: null };
   if (parts[0] === "commands") return { view: "commands", workerId: null };
   if (parts[0] === "workers" && parts[1]) {
-    return { view: "workers", workerId: decodeURIComponent(parts[1]) };
+    return { view: "workers", workerId: safeDecode(parts[1]) };
   }
   return { view: "workers", workerId: null };
+}
+
+/** decodeURIComponent that never throws: a malformed escape (%E0%A4%A) is kept as typed. */
+function safeDecode(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 function render() {
@@ -429,7 +523,7 @@ async function loadWorkers() {
   const query = new URLSearchParams({ limit: "200" });
   if (status) query.set("status", status);
   const body = await api("/api/workers?" + query);
-  state.workers = Array.isArray(body.workers) ? body.workers : [];
+  state.workers = objects(body.workers);
   renderWorkers();
 }
 
@@ -438,7 +532,7 @@ function renderWorkers() {
   $("worker-count").textContent = String(state.workers.length);
   $("workers-empty").hidden = state.workers.length > 0;
   for (const worker of state.workers) {
-    const id = String(worker.worker_id ?? "");
+    const id = text(worker.worker_id);
     const online = worker.is_online === true;
     const selected = id === state.route.workerId;
     const row = h("tr", {
@@ -455,8 +549,8 @@ function renderWorkers() {
           h("span", { class: "dot " + (online ? "on" : "off"), title: online ? "online" : "offline" }),
           worker.hostname ?? "(no hostname)"),
         h("div", { class: "muted small mono" }, id,
-          worker.platform ? " · " + worker.platform : "",
-          worker.version ? " · v" + worker.version : "")),
+          worker.platform ? " · " + text(worker.platform) : "",
+          worker.version ? " · v" + text(worker.version) : "")),
       h("td", {}, badge(worker.status), " ", legacyMark(worker)),
       h("td", { title: formatTime(worker.last_heartbeat) }, formatAgo(worker.last_heartbeat)),
     );
@@ -469,7 +563,7 @@ async function loadCommands() {
   const query = new URLSearchParams({ limit: "100" });
   if (status) query.set("status", status);
   const body = await api("/api/workers/commands?" + query);
-  const commands = Array.isArray(body.commands) ? body.commands : [];
+  const commands = objects(body.commands);
   $("command-count").textContent = String(commands.length);
   clear($("all-commands")).append(commandTable(commands, {
     id: "all-command-rows", showWorker: true,
@@ -588,9 +682,9 @@ async function loadDetail(id) {
     throw e;
   }
   if (id !== state.route.workerId || state.formWorkerId !== id) return;
-  const worker = body.worker ?? {};
-  const samples = Array.isArray(body.metrics) ? body.metrics : [];
-  const commands = Array.isArray(body.commands) ? body.commands : [];
+  const worker = isObject(body.worker) ? body.worker : {};
+  const samples = objects(body.metrics);
+  const commands = objects(body.commands);
   renderInfo(worker);
   renderMetrics(latestSample(samples), worker, samples);
   renderCommands(commands);
@@ -605,7 +699,9 @@ function latestSample(samples) {
     if (!sample || typeof sample !== "object") continue;
     const t = toMs(sample.ts ?? sample.received_at ?? sample.created_at) ?? 0;
     const bt = best === null ? -1 : (toMs(best.ts ?? best.received_at ?? best.created_at) ?? 0);
-    if (best === null || t > bt || (t === bt && (sample.seq ?? 0) > (best.seq ?? 0))) best = sample;
+    const seq = isNum(sample.seq) ? sample.seq : 0;
+    const bestSeq = best !== null && isNum(best.seq) ? best.seq : 0;
+    if (best === null || t > bt || (t === bt && seq > bestSeq)) best = sample;
   }
   return best;
 }
@@ -613,7 +709,7 @@ function latestSample(samples) {
 function renderInfo(worker) {
   const info = $("detail-info");
   if (!info) return;
-  const id = String(worker.worker_id ?? state.route.workerId);
+  const id = text(worker.worker_id ?? state.route.workerId);
   const meta = worker.metadata && typeof worker.metadata === "object" ? worker.metadata : {};
   const online = worker.is_online === true;
   const confirmBox = h("span", { class: "confirm", hidden: true },
@@ -631,14 +727,14 @@ function renderInfo(worker) {
     } }, "Delete worker");
   const facts = [
     ["Worker ID", id, "mono wide"],
-    ["Platform", [worker.platform, meta.arch].filter(Boolean).join(" / ") || "—"],
+    ["Platform", joinText([worker.platform, meta.arch].filter(Boolean), " / ") || "—"],
     ["OS", meta.os_release ?? "—"],
     ["Agent version", worker.version ?? "—"],
     ["Runtime", meta.runtime ?? "—"],
     ["CPUs", meta.cpu_count ?? "—"],
     ["Max concurrency", worker.max_concurrency ?? "—"],
     ["Current load", worker.current_load ?? "—"],
-    ["Capabilities", Array.isArray(worker.capabilities) ? worker.capabilities.join(", ") || "—" : "—"],
+    ["Capabilities", joinText(worker.capabilities, ", ") || "—"],
     ["Agent kind", worker.legacy === true ? LEGACY_NOTE : "worker-agent (signed commands)"],
     ["Registered", formatTime(worker.created_at ?? worker.registered_at)],
     ["Last heartbeat", worker.last_heartbeat ? formatAgo(worker.last_heartbeat) + " · " +
@@ -653,7 +749,7 @@ function renderInfo(worker) {
       h("div", { class: "detail-actions" }, deleteButton, confirmBox)),
     h("dl", { class: "facts" },
       facts.map(([label, value, cls]) =>
-        h("div", {}, h("dt", {}, label), h("dd", { class: cls ?? "" }, String(value))))),
+        h("div", {}, h("dt", {}, label), h("dd", { class: cls ?? "" }, text(value, "—"))))),
   );
 }
 
@@ -716,19 +812,19 @@ function renderMetrics(sample, worker, samples) {
       h("div", { class: "metric-title" }, "Trading"),
       h("div", { class: "metric-main" }, badge(tradingStatus)),
       h("div", { class: "muted small" },
-        "pid " + (trading.pid ?? "—") + " · up " + formatDuration(trading.uptime_s)),
+        "pid " + text(trading.pid, "—") + " · up " + formatDuration(trading.uptime_s)),
       h("div", { class: "muted small" },
-        (trading.active_trades ?? m.active_trades ?? 0) + " active trades · " +
-          (trading.restarts ?? 0) + " restarts")),
+        text(trading.active_trades ?? m.active_trades, "0") + " active trades · " +
+          text(trading.restarts, "0") + " restarts")),
   );
   const when = !sample ? "From the last heartbeat"
-    : (sample.stream === "heartbeat" ? "Heartbeat " : "Sample ") + (sample.seq ?? "") + " · " +
+    : (sample.stream === "heartbeat" ? "Heartbeat " : "Sample ") + text(sample.seq) + " · " +
       formatAgo(sample.ts);
   const card = h("div", { class: "card" },
     h("div", { class: "card-head" }, h("h3", {}, "Latest metrics"),
       h("span", { class: "muted small", title: formatTime(sample?.ts) }, when)),
     cards);
-  const gpus = Array.isArray(m.gpus) ? m.gpus : [];
+  const gpus = objects(m.gpus);
   card.append(h("h4", {}, "GPUs"));
   if (gpus.length === 0) {
     card.append(h("p", { class: "muted small" }, sample ? "No GPU reported." : "Not in heartbeats."));
@@ -741,14 +837,14 @@ function renderMetrics(sample, worker, samples) {
       isNum(g.power_w) ? g.power_w.toFixed(0) + " W" : "—",
     ]), "gpus"));
   }
-  const disks = Array.isArray(m.disks) ? m.disks : [];
+  const disks = objects(m.disks);
   if (disks.length > 0) {
     card.append(h("h4", {}, "File systems"), table(["Mount", "Type", "Used", "Size", ""], disks.map((d) => [
       d.mount ?? "", d.fs_type ?? "", formatBytes(d.used_bytes), formatBytes(d.total_bytes),
       bar(percent(d.used_bytes, d.total_bytes)),
     ])));
   }
-  const net = Array.isArray(m.net) ? m.net : [];
+  const net = objects(m.net);
   if (net.length > 0) {
     card.append(h("h4", {}, "Network interfaces"), table(["Interface", "Received", "Sent", "In", "Out"],
       net.map((n) => [n.iface ?? "", formatBytes(n.rx_bytes), formatBytes(n.tx_bytes),
@@ -758,8 +854,8 @@ function renderMetrics(sample, worker, samples) {
   if (agent) {
     card.append(h("p", { class: "muted small agent-line" },
       "Agent: " + formatMb(agent.rss_mb) + " RSS · " + fixed(agent.cpu_percent) + " % CPU · up " +
-        formatDuration(agent.uptime_s) + " · spool " + (agent.spool_depth ?? 0) + " · dropped samples " +
-        (agent.dropped_samples ?? 0)));
+        formatDuration(agent.uptime_s) + " · spool " + text(agent.spool_depth, "0") + " · dropped samples " +
+        text(agent.dropped_samples, "0")));
   }
   box.append(card);
 }
@@ -790,7 +886,7 @@ function commandTable(commands, { id, showWorker, empty }) {
 }
 
 function workerCell(workerId) {
-  const id = String(workerId ?? "");
+  const id = text(workerId);
   const known = state.workers.find((w) => w.worker_id === id);
   return h("td", {},
     h("a", { href: "#/workers/" + encodeURIComponent(id) }, known?.hostname ?? shortId(id)),
@@ -798,30 +894,30 @@ function workerCell(workerId) {
 }
 
 function commandRow(command, showWorker) {
-  const id = String(command.command_id ?? command.id ?? "");
+  const id = text(command.command_id ?? command.id);
   const result = command.result && typeof command.result === "object" ? command.result : command;
   const status = command.status ?? result.status;
   const pieces = [];
-  if (result.output) pieces.push(h("div", {}, String(result.output)));
+  if (result.output) pieces.push(h("div", {}, text(result.output)));
   if (result.error) {
-    pieces.push(h("div", { class: "error" }, String(result.error) +
-      (result.error_code ? " (" + result.error_code + ")" : "")));
-  } else if (result.error_code) pieces.push(h("div", { class: "error" }, String(result.error_code)));
+    pieces.push(h("div", { class: "error" }, text(result.error) +
+      (result.error_code ? " (" + text(result.error_code) + ")" : "")));
+  } else if (result.error_code) pieces.push(h("div", { class: "error" }, text(result.error_code)));
   if (result.data && typeof result.data === "object" && Object.keys(result.data).length > 0) {
     pieces.push(h("details", {}, h("summary", {}, "data"),
-      h("pre", {}, JSON.stringify(result.data, null, 2))));
+      h("pre", { class: "json" }, formatJson(result.data))));
   }
   const params = command.params && typeof command.params === "object" && Object.keys(command.params).length > 0
-    ? h("div", { class: "muted small mono" }, JSON.stringify(command.params))
+    ? h("div", { class: "muted small mono" }, formatJson(command.params, { indent: 0, maxChars: 500 }))
     : null;
   const delivered = command.delivery_count ?? command.deliveries;
   const took = isNum(result.started_at) && isNum(result.finished_at) && result.finished_at >= result.started_at
     ? "took " + formatMs(result.finished_at - result.started_at)
     : null;
-  return h("tr", { dataset: { commandId: id, status: String(status ?? "") } },
+  return h("tr", { dataset: { commandId: id, status: text(status) } },
     h("td", { title: formatTime(command.created_at) }, formatAgo(command.created_at)),
     showWorker ? workerCell(command.worker_id) : null,
-    h("td", {}, h("div", { class: "mono" }, String(command.command_type ?? "")),
+    h("td", {}, h("div", { class: "mono" }, text(command.command_type)),
       h("div", { class: "muted small mono", title: id }, shortId(id)), params),
     h("td", {}, badge(status),
       isNum(delivered) && delivered > 0 ? h("div", { class: "muted small" }, "delivered ×" + delivered) : null,
@@ -849,7 +945,7 @@ async function onCreateKey(event) {
     return;
   }
   $("key-name").value = "";
-  const keyField = h("input", { id: "new-key", class: "mono", readOnly: true, value: String(body.key ?? ""),
+  const keyField = h("input", { id: "new-key", class: "mono", readOnly: true, value: text(body.key),
     onfocus: (e) => e.target.select() });
   const copy = h("button", { type: "button", onclick: async () => {
     try {
@@ -861,11 +957,11 @@ async function onCreateKey(event) {
     }
   } }, "Copy");
   clear(out).append(
-    h("p", {}, h("strong", {}, "Key “" + (body.name ?? name) + "” created."),
+    h("p", {}, h("strong", {}, "Key “" + text(body.name, name) + "” created."),
       " Copy it now: it will not be shown again."),
     h("div", { class: "key-box" }, keyField, copy),
-    h("p", { class: "muted small" }, "Prefix " + (body.key_prefix ?? "") + " · scopes " +
-      (Array.isArray(body.scopes) ? body.scopes.join(", ") : scope) + " · id " + (body.id ?? "")),
+    h("p", { class: "muted small" }, "Prefix " + text(body.key_prefix) + " · scopes " +
+      (Array.isArray(body.scopes) ? joinText(body.scopes, ", ") : scope) + " · id " + text(body.id)),
     h("p", { class: "muted small" }, "Put it in the agent's config as api_key, or run: worker-agent init --api-key <key> --base-url " +
       location.origin),
   );
@@ -888,7 +984,7 @@ async function loadKeys() {
     return;
   }
   $("key-list-card").hidden = false;
-  const keys = Array.isArray(body.keys) ? body.keys : [];
+  const keys = objects(body.keys);
   $("key-count").textContent = String(keys.length);
   clear(box);
   if (keys.length === 0) {
@@ -902,7 +998,7 @@ async function loadKeys() {
 }
 
 function keyRow(key) {
-  const id = String(key.id ?? "");
+  const id = text(key.id);
   const active = key.active !== false;
   const worker = typeof key.worker_id === "string" && key.worker_id !== ""
     ? h("a", { href: "#/workers/" + encodeURIComponent(key.worker_id), class: "mono small" },
@@ -923,9 +1019,9 @@ function keyRow(key) {
     actions.append(ask, confirmBox);
   }
   return h("tr", { dataset: { keyId: id, active: String(active) } },
-    h("td", {}, String(key.name ?? "")),
-    h("td", { class: "mono small" }, String(key.key_prefix ?? "") + "…"),
-    h("td", {}, Array.isArray(key.scopes) ? key.scopes.join(", ") : ""),
+    h("td", {}, text(key.name)),
+    h("td", { class: "mono small" }, text(key.key_prefix) + "…"),
+    h("td", {}, joinText(key.scopes, ", ")),
     h("td", {}, worker),
     h("td", { title: formatTime(key.created_at) }, formatAgo(key.created_at)),
     h("td", { title: formatTime(key.last_used_at) }, key.last_used_at ? formatAgo(key.last_used_at) : "never"),
