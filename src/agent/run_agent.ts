@@ -64,6 +64,11 @@ export interface RunAgentOptions {
   logger: Logger;
   /** Aborting it is a first stop signal (drain). */
   signal?: AbortSignal;
+  /**
+   * What was narrowed at start (`describeRevokeReport`), logged once the state dir is open,
+   * so that a config error stays the only line a failed start prints.
+   */
+  permissionsNarrowed?: string;
 }
 
 /**
@@ -83,6 +88,9 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     throw configPathError("state_dir", options.config.state_dir, error);
   }
   const { logger } = options;
+  if (options.permissionsNarrowed !== undefined) {
+    logger.info("permissions revoked at start", { narrowed: options.permissionsNarrowed });
+  }
   try {
     return await runWithStateDir(options, stateDir);
   } catch (error) {

@@ -156,15 +156,18 @@ Ctrl-C (or SIGTERM) drains running commands and stops; a second Ctrl-C stops at 
       if (config.log_file !== "") io.stderr(`worker-agent: logging to ${config.log_file}\n`);
       // Checks that the config's hosts and paths are granted, then drops what the running
       // agent does not need (docs/security.md).
-      logger.info("permissions revoked at start", {
-        narrowed: describeRevokeReport(narrowPermissionsForRun(config, loaded.path)),
-      });
+      const narrowed = describeRevokeReport(narrowPermissionsForRun(config, loaded.path));
       // A second agent on the same state dir gets the clear one-line refusal (exit 2) here;
       // runAgent's own lock still decides a race between two starts.
       const lock = await probeStateDirLock(config.state_dir);
       if (lock.locked) throw new StateDirLockedError(config.state_dir, lock.pid);
       const runAgent = options.runAgent ?? await loadRunAgent();
-      exitCode = await runAgent({ config, configPath: loaded.path, logger });
+      exitCode = await runAgent({
+        config,
+        configPath: loaded.path,
+        logger,
+        permissionsNarrowed: narrowed,
+      });
     });
 
   program.command("status")
