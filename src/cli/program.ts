@@ -23,15 +23,11 @@ import { describeRevokeReport } from "../platform/revoke_permissions.ts";
 import { statusCommand } from "./status_command.ts";
 import { probeStateDirLock, StateDirLockedError } from "../state/state_dir.ts";
 import { UsageError } from "./usage_error.ts";
+import type { RunAgentOptions } from "../agent/run_agent.ts";
 import { versionLine } from "./version_line.ts";
 
 /** The agent runtime's entry (contract: `src/agent/run_agent.ts`). */
-export type RunAgent = (options: {
-  config: AgentConfig;
-  configPath: string;
-  logger: Logger;
-  signal?: AbortSignal;
-}) => Promise<number>;
+export type RunAgent = (options: RunAgentOptions) => Promise<number>;
 
 /** Options of {@linkcode runCli}. */
 export interface RunCliOptions {
