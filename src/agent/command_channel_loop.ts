@@ -35,6 +35,7 @@ export async function runCommandChannel(
       url,
       apiKey: context.config().api_key,
       workerId,
+      instanceId: context.instanceId,
       logger,
       now: context.now,
       ...(options.client ? { client: options.client } : {}),

@@ -10,7 +10,12 @@ import { ConfigError } from "../config/config_error.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { isLoopbackHost } from "../config/schema.ts";
 import { redactSecrets } from "../protocol/api_key.ts";
-import { CLOCK_SKEW_MS, type Platform, PLATFORMS } from "../protocol/constants.ts";
+import {
+  CLOCK_SKEW_MS,
+  INSTANCE_ID_HEADER,
+  type Platform,
+  PLATFORMS,
+} from "../protocol/constants.ts";
 import { networkHint, notFoundHint } from "../client/diagnose.ts";
 import { describePermissionError } from "../platform/permission_error.ts";
 import { createAgentFetch } from "../client/http_fetch.ts";
@@ -172,6 +177,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
           config.api_key,
           agentFetch.client,
           timeoutMs,
+          instanceId,
         ),
     );
   } finally {
@@ -441,11 +447,13 @@ async function checkWebSocket(
   apiKey: string,
   client: Deno.HttpClient | undefined,
   timeoutMs: number,
+  instanceId: string,
 ): Promise<CheckResult> {
   const socketOptions: { headers: Record<string, string>; client?: Deno.HttpClient } = {
     headers: {
       "Authorization": `Bearer ${apiKey}`,
       "X-Worker-Id": workerId,
+      [INSTANCE_ID_HEADER]: instanceId,
       "User-Agent": userAgent(),
     },
   };

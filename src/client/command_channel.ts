@@ -2,6 +2,7 @@
 import type { Logger } from "../log/logger.ts";
 import {
   CloseCode,
+  INSTANCE_ID_HEADER,
   MAX_FRAME_BYTES,
   ServerFrameSchema,
   validate,
@@ -23,6 +24,8 @@ export interface CommandChannelOptions {
   apiKey: string;
   /** Sent as `X-Worker-Id`. */
   workerId: string;
+  /** Sent as `X-Instance-Id` (v1.1): the `instance_id` this agent registered with. */
+  instanceId?: string;
   /** Receives each command frame's raw command; resolves `true` to ack it. */
   onCommand: (raw: unknown) => Promise<boolean>;
   /** Told every state change. */
@@ -198,6 +201,9 @@ export class CommandChannel {
           "User-Agent": userAgent(),
         },
       };
+      if (this.#options.instanceId !== undefined) {
+        socketOptions.headers[INSTANCE_ID_HEADER] = this.#options.instanceId;
+      }
       if (this.#options.client) socketOptions.client = this.#options.client;
       let socket: WebSocket;
       try {

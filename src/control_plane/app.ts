@@ -14,6 +14,7 @@ import {
   HeartbeatRequestSchema,
   IncomingMetricsRequestSchema,
   IncomingResultSchema,
+  INSTANCE_ID_HEADER,
   isApiKey,
   isCommandType,
   MAX_PENDING_PER_HEARTBEAT,
@@ -86,12 +87,6 @@ const CreateCommandSchema = zod.object({
     COMMAND_TIMEOUT_BOUNDS.max,
   ).optional(),
 });
-
-/**
- * The WebSocket upgrade header naming the agent's instance (v1.1, the `instance_id` it
- * registered with): an instance other than the key's online holder is refused with 409.
- */
-export const INSTANCE_ID_HEADER = "X-Instance-Id";
 
 /** Default `timeout_seconds` of a command created without one. */
 export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 300;

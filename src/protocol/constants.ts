@@ -17,6 +17,12 @@ export const MAX_SAMPLES_PER_REQUEST = 500;
 /** Most commands handed out in one heartbeat response (protocol 3.2). */
 export const MAX_PENDING_PER_HEARTBEAT = 10;
 
+/**
+ * The WebSocket upgrade header naming the agent's instance (v1.1, the `instance_id` it
+ * registered with): an instance other than the key's online holder is refused with 409.
+ */
+export const INSTANCE_ID_HEADER = "X-Instance-Id";
+
 /** Each side sends a `ping` frame this often (protocol 3.5). */
 export const WS_PING_INTERVAL_MS = 20_000;
 /** Missed pongs after which a WebSocket is considered dead (protocol 3.5). */

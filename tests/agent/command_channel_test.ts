@@ -55,7 +55,7 @@ function channelFor(
   return { channel, states, commands };
 }
 
-Deno.test("CommandChannel authenticates with headers, answers pings and acks commands", async () => {
+Deno.test("CommandChannel authenticates with headers (instance id included), answers pings and acks commands", async () => {
   const server = wsServer((socket) => {
     socket.send(
       JSON.stringify({
@@ -69,13 +69,14 @@ Deno.test("CommandChannel authenticates with headers, answers pings and acks com
     socket.send(JSON.stringify({ type: "command", command: { id: "c-1" } }));
   });
   const stop = new AbortController();
-  const { channel, commands } = channelFor(server.url);
+  const { channel, commands } = channelFor(server.url, { instanceId: "inst-1" });
   const running = channel.run(stop.signal);
   try {
     await waitFor(() => server.sessions[0]?.frames.length === 2, { message: "pong and ack" });
     const seen = server.sessions[0]!;
     assertEquals(seen.headers.get("authorization"), `Bearer ${KEY}`);
     assertEquals(seen.headers.get("x-worker-id"), "wkr_me");
+    assertEquals(seen.headers.get("x-instance-id"), "inst-1");
     assertEquals(seen.frames, [{ type: "pong", ts: 42 }, { type: "ack", command_id: "c-1" }]);
     assertEquals(commands, [{ id: "c-1" }]);
   } finally {

@@ -3,7 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { DatabaseSync } from "node:sqlite";
 import { Paths } from "../../src/protocol/mod.ts";
 import { MIGRATIONS, openDatabase } from "../../src/control_plane/database.ts";
-import { INSTANCE_ID_HEADER } from "../../src/control_plane/app.ts";
+import { INSTANCE_ID_HEADER } from "../../src/protocol/mod.ts";
 import { registerBody, servedPlane, type TestPlane, testPlane } from "./_fixtures.ts";
 import { ProtocolClient } from "./_protocol_client.ts";
 
