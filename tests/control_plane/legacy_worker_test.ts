@@ -172,15 +172,17 @@ Deno.test("heartbeat metrics of a worker that does not use the metrics endpoint 
         ((await (await plane.admin(`/api/workers/${workerId}/metrics`)).json()).samples as {
           stream: string;
           cpu_percent: unknown;
+          memory_used_mb?: unknown;
         }[]).filter((s) => s.stream === "heartbeat");
       await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
       assertEquals((await history()).length, 0, "just registered: its first batch is on the way");
       plane.clock.advance(90_001);
       await heartbeat(plane, key, workerId, { status: "online", metrics: flat });
       assertEquals((await history()).length, 1, "3 intervals after registering without a post");
+      // Missing fields read back as null (protocol 3.3, v1.1), never as a filled-in 0.
       assertEquals(
-        Object.hasOwn((await history())[0]!, "memory_used_mb"),
-        false,
+        (await history())[0]!.memory_used_mb ?? null,
+        null,
         "not zero-filled",
       );
       const posted = await plane.call(Paths.metrics(workerId), {
