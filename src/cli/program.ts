@@ -9,7 +9,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { checkLogFile } from "../config/config_paths.ts";
 import { loadConfig, type LoadConfigOptions } from "../config/load_config.ts";
 import type { AgentConfig } from "../config/schema.ts";
-import { createLogger, LOG_LEVELS, type Logger } from "../log/logger.ts";
+import { createLogger, LOG_LEVELS } from "../log/logger.ts";
 import { type CliIo, processCliIo } from "./cli_io.ts";
 import { doctorCommand } from "./doctor.ts";
 import { initCommand, shellQuote } from "./init_command.ts";
