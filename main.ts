@@ -8,7 +8,7 @@
  */
 import { CommanderError } from "@commander-js/extra-typings";
 import { ConfigError } from "./src/config/config_error.ts";
-import { UsageError } from "./src/cli/usage_error.ts";
+import { UsageError } from "./src/shared/usage_error.ts";
 import { ExitCode } from "./src/cli/exit_code.ts";
 import { StateDirLockedError } from "./src/state/state_dir.ts";
 import { redactSecrets } from "./src/protocol/api_key.ts";

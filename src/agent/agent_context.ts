@@ -2,10 +2,10 @@
 import type { Logger } from "../log/logger.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import type { WorkerClient } from "../client/worker_client.ts";
-import type { AgentSession } from "./agent_session.ts";
+import type { AgentSession } from "./agent_state.ts";
 import type { CommandIntake } from "./command_intake.ts";
 import type { OutageLog } from "./outage_log.ts";
-import type { StateBudget } from "./state_budget.ts";
+import type { StateBudget } from "../state/state_budget.ts";
 import type { ResultOutbox } from "./result_outbox.ts";
 import type { SampleSpool } from "./sample_spool.ts";
 

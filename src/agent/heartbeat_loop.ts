@@ -1,6 +1,6 @@
 /** The heartbeat loop (protocol 3.2): liveness, flat metrics, and commands by polling. */
-import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
-import { abortableDelay } from "../client/delay.ts";
+import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import {
   HEARTBEAT_INTERVAL_BOUNDS,
   MAX_PENDING_PER_HEARTBEAT,

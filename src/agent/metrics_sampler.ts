@@ -1,5 +1,5 @@
 /** The metrics sampling loop: one sample per interval into the durable spool. */
-import { abortableDelay } from "../client/delay.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import type { Collector } from "../collector/collector.ts";
 import type { TradingState } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";

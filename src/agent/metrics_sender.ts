@@ -1,5 +1,5 @@
 /** The metrics sender: spooled samples to `POST …/metrics` in batches of at most 500. */
-import { Backoff } from "../client/backoff.ts";
+import { Backoff } from "../shared/backoff.ts";
 import { MAX_SAMPLES_PER_REQUEST } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
 

@@ -1,6 +1,6 @@
 /** Registration (protocol 3.1): retried until it succeeds or the agent stops. */
-import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
-import { abortableDelay } from "../client/delay.ts";
+import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import { notFoundHint } from "../client/diagnose.ts";
 import {
   HEARTBEAT_INTERVAL_BOUNDS,

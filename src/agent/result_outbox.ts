@@ -1,8 +1,8 @@
 /** Queue of command results waiting for the server's 200 (protocol 3.4, 8). */
 import { type CommandResult, CommandResultSchema, parseJson } from "../protocol/mod.ts";
-import { writeFileAtomic } from "../state/atomic_write.ts";
-import { Wake } from "./_wake.ts";
-import { onDiskBytes, StateBudget } from "./state_budget.ts";
+import { writeFileAtomic } from "../shared/atomic_write.ts";
+import { Wake } from "../shared/wake.ts";
+import { onDiskBytes, StateBudget } from "../state/state_budget.ts";
 
 /** Folder of the outbox inside the state dir. */
 export const RESULT_OUTBOX_DIR = "outbox/results";

@@ -1,5 +1,5 @@
 /** The result sender: outbox results to `POST …/commands/{id}/result`, in order. */
-import { Backoff } from "../client/backoff.ts";
+import { Backoff } from "../shared/backoff.ts";
 import type { AgentContext } from "./agent_context.ts";
 
 /**

@@ -28,7 +28,7 @@ import { openStateDir, type StateDir, StateDirLockedError } from "../state/state
 import { TradingSupervisor } from "../trading/trading_supervisor.ts";
 import { VERSION } from "../version.ts";
 import type { AgentContext } from "./agent_context.ts";
-import { AgentSession } from "./agent_session.ts";
+import { AgentSession } from "./agent_state.ts";
 import { runCommandChannel } from "./command_channel_loop.ts";
 import { CommandIntake } from "./command_intake.ts";
 import { runHeartbeatLoop, sendOfflineHeartbeat } from "./heartbeat_loop.ts";
@@ -40,7 +40,7 @@ import { runResultSender, waitUntilEmpty } from "./result_sender.ts";
 import { OutageLog } from "./outage_log.ts";
 import { SampleSpool } from "./sample_spool.ts";
 import { SeenIdStore } from "./seen_ids.ts";
-import { StateBudget } from "./state_budget.ts";
+import { StateBudget } from "../state/state_budget.ts";
 import { StatusWriter } from "./status_writer.ts";
 import { stopSignals } from "./stop_signals.ts";
 import { superviseLoop } from "./supervise_loop.ts";

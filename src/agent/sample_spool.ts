@@ -2,9 +2,9 @@
 import { z } from "zod";
 import type { Logger } from "../log/logger.ts";
 import { parseJson, type Sample, SampleSchema } from "../protocol/mod.ts";
-import { writeFileAtomic } from "../state/atomic_write.ts";
-import { Wake } from "./_wake.ts";
-import { onDiskBytes, StateBudget } from "./state_budget.ts";
+import { writeFileAtomic } from "../shared/atomic_write.ts";
+import { Wake } from "../shared/wake.ts";
+import { onDiskBytes, StateBudget } from "../state/state_budget.ts";
 
 /** Folder of the spool inside the state dir. */
 export const SAMPLE_SPOOL_DIR = "outbox/samples";

@@ -8,7 +8,8 @@
 import { loadConfig, type LoadConfigOptions } from "../config/load_config.ts";
 import { ConfigError } from "../config/config_error.ts";
 import type { AgentConfig } from "../config/schema.ts";
-import { isLoopbackHost } from "../config/schema.ts";
+import { isLoopbackHost } from "../protocol/loopback.ts";
+import { withTimeout } from "../shared/timeout.ts";
 import { redactSecrets } from "../protocol/api_key.ts";
 import {
   CLOCK_SKEW_MS,
@@ -288,7 +289,7 @@ async function checkTcp(host: string, port: number, timeoutMs: number): Promise<
     const conn = await withTimeout(
       Deno.connect({ hostname: host, port }),
       timeoutMs,
-      (c) => c.close(),
+      { onLate: (c) => c.close() },
     );
     conn.close();
     return {
@@ -318,7 +319,7 @@ async function checkTls(
     const conn = await withTimeout(
       Deno.connectTls({ hostname: host, port, ...(caCerts ? { caCerts } : {}) }),
       timeoutMs,
-      (c) => c.close(),
+      { onLate: (c) => c.close() },
     );
     try {
       const info = await withTimeout(conn.handshake(), timeoutMs);
@@ -512,25 +513,4 @@ function errorText(error: unknown): string {
   return redactSecrets(
     describePermissionError(error) ?? (error instanceof Error ? error.message : String(error)),
   );
-}
-
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  dispose?: (late: T) => void,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut = false;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(`timed out after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-    if (timedOut && dispose) promise.then(dispose, () => {});
-  }
 }

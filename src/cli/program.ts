@@ -14,7 +14,7 @@ import { type CliIo, processCliIo } from "./cli_io.ts";
 import { doctorCommand } from "./doctor.ts";
 import { initCommand, shellQuote } from "./init_command.ts";
 import { agentPermissionFlags, formatPermissionFlags } from "./permissions.ts";
-import { moveConfigFlagsLast, rewriteSeedFlags } from "./seed_flags.ts";
+import { moveConfigFlagsLast, rewriteSeedFlags } from "./legacy_flags.ts";
 import { serviceCommand } from "./service_command.ts";
 import { narrowPermissionsForRun } from "./start_permissions.ts";
 import { serviceSourceNote } from "./service_source_note.ts";
@@ -22,7 +22,7 @@ import { agentCompileFlags, compileOs } from "../build/compile_flags.ts";
 import { describeRevokeReport } from "../platform/revoke_permissions.ts";
 import { statusCommand } from "./status_command.ts";
 import { probeStateDirLock, StateDirLockedError } from "../state/state_dir.ts";
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "../shared/usage_error.ts";
 import type { RunAgentOptions } from "../agent/run_agent.ts";
 import { versionLine } from "./version_line.ts";
 
@@ -284,7 +284,6 @@ Examples:
     const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
     if (!known.includes(first) && first !== "help") {
       throw new UsageError(
-        first,
         `unknown command '${first}'; the commands are ${
           known.join(", ")
         } (see worker-agent --help)`,

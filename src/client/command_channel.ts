@@ -11,9 +11,9 @@ import {
 } from "../protocol/mod.ts";
 import { parseBoundedJson } from "../protocol/bounded_json.ts";
 import type { WebSocketState } from "../state/agent_status.ts";
-import { Backoff } from "./backoff.ts";
+import { Backoff } from "../shared/backoff.ts";
 import { ClockJumpDetector } from "./clock_jump.ts";
-import { abortableDelay } from "./delay.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import { userAgent } from "./user_agent.ts";
 
 /** Options of {@linkcode CommandChannel}. */

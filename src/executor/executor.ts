@@ -16,7 +16,7 @@ import {
   validate,
 } from "../protocol/mod.ts";
 import type { CommandHandler, HandlerOutcome } from "./command_handler.ts";
-import { fitResult, fitText } from "./fit_result.ts";
+import { fitResult, fitText } from "./redact_and_truncate.ts";
 
 /** Options of {@linkcode Executor}. */
 export interface ExecutorOptions {

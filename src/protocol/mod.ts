@@ -17,3 +17,4 @@ export * from "./signing_key.ts";
 export * from "./validate.ts";
 export * from "./verify_command.ts";
 export * from "./ws_frame.ts";
+export * from "./loopback.ts";

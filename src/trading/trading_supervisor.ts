@@ -22,6 +22,8 @@ import {
   waitForGroupExit,
 } from "./process_group.ts";
 import { readLines } from "./read_lines.ts";
+import { abortableDelay } from "../shared/delay.ts";
+import { withTimeout } from "../shared/timeout.ts";
 import {
   DEFAULT_RESTART_BACKOFF,
   type RestartBackoffOptions,
@@ -47,8 +49,8 @@ export interface TradingSupervisorOptions {
   logger: Logger;
   /** Clock in Unix milliseconds. @default {Date.now} */
   now?: () => number;
-  /** Waits before a restart; must reject or resolve early when `signal` aborts. @default an abortable `setTimeout` */
-  delay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Waits before a restart; must reject or resolve early when `signal` aborts. @default {abortableDelay} */
+  delay?: (ms: number, signal: AbortSignal) => Promise<void | boolean>;
   /** Restart backoff. `resetAfterMs`: a run at least this long forgets earlier crashes. @default {{ baseMs: 1000, capMs: 60000, resetAfterMs: 60000 }} */
   restartBackoff?: RestartBackoffOptions & { resetAfterMs?: number };
   /** Size of the workload log before it is rotated. @default {10485760} */
@@ -96,7 +98,7 @@ export class TradingSupervisor {
   #getConfig: () => AgentConfig;
   #logger: Logger;
   #now: () => number;
-  #delay: (ms: number, signal: AbortSignal) => Promise<void>;
+  #delay: (ms: number, signal: AbortSignal) => Promise<void | boolean>;
   #backoff: Required<RestartBackoffOptions> & { resetAfterMs: number };
   #baseEnv: (() => Record<string, string>) | undefined;
   #onStateChange: ((state: TradingState) => void) | undefined;
@@ -248,7 +250,7 @@ export class TradingSupervisor {
       }
     }
     const status = await run.exited;
-    await withTimeout(run.output, OUTPUT_DRAIN_MS);
+    await withTimeout(run.output, OUTPUT_DRAIN_MS).catch(() => {});
     this.#note(`stopped pid ${run.pid}: ${describeExit(status)}${killed ? " after SIGKILL" : ""}`);
     this.#logger.info("trading workload stopped", {
       pid: run.pid,
@@ -361,7 +363,7 @@ export class TradingSupervisor {
       await this.#signal(run.pid, "SIGKILL");
       await this.#waitGone(run, KILL_WAIT_MS);
     }
-    await withTimeout(run.output, OUTPUT_DRAIN_MS);
+    await withTimeout(run.output, OUTPUT_DRAIN_MS).catch(() => {});
     this.#note(`pid ${run.pid} exited by itself: ${describeExit(status)}`);
     if (status.success) {
       this.#logger.info("trading workload exited by itself", { pid: run.pid, exit_code: 0 });
@@ -476,27 +478,4 @@ export class TradingSupervisor {
 
 function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.then(() => {}, () => {}),
-    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Backoff } from "../../src/client/backoff.ts";
+import { Backoff } from "../../src/shared/backoff.ts";
 import { ClockJumpDetector } from "../../src/client/clock_jump.ts";
 import { CommandChannel } from "../../src/client/command_channel.ts";
 import type { WebSocketState } from "../../src/state/agent_status.ts";

@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { AgentContext } from "../../src/agent/agent_context.ts";
-import { AgentSession } from "../../src/agent/agent_session.ts";
+import { AgentSession } from "../../src/agent/agent_state.ts";
 import { CommandIntake } from "../../src/agent/command_intake.ts";
 import { runHeartbeatLoop } from "../../src/agent/heartbeat_loop.ts";
 import { OutageLog } from "../../src/agent/outage_log.ts";
@@ -12,7 +12,7 @@ import { registerWorker } from "../../src/agent/registration.ts";
 import { ResultOutbox } from "../../src/agent/result_outbox.ts";
 import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
-import { StateBudget } from "../../src/agent/state_budget.ts";
+import { StateBudget } from "../../src/state/state_budget.ts";
 import { superviseLoop } from "../../src/agent/supervise_loop.ts";
 import { WorkerClient } from "../../src/client/worker_client.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";

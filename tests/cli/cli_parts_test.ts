@@ -5,7 +5,7 @@ import {
   ok as assert,
   rejects,
 } from "node:assert/strict";
-import { moveConfigFlagsLast, rewriteSeedFlags } from "../../src/cli/seed_flags.ts";
+import { moveConfigFlagsLast, rewriteSeedFlags } from "../../src/cli/legacy_flags.ts";
 import { agentPermissionFlags, programOnPath } from "../../src/cli/permissions.ts";
 import { formatCheck } from "../../src/cli/doctor.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";
@@ -17,7 +17,7 @@ import {
 import { planService } from "../../src/cli/service_command.ts";
 import { proxyInUse } from "../../src/cli/proxy_in_use.ts";
 import { readHiddenLine } from "../../src/cli/read_hidden_line.ts";
-import { UsageError } from "../../src/cli/usage_error.ts";
+import { UsageError } from "../../src/shared/usage_error.ts";
 import { formatStatus } from "../../src/cli/status_command.ts";
 import { defaultConfigPath, defaultStateDir } from "../../src/platform/paths.ts";
 

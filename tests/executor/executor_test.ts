@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import type { CommandHandler, HandlerOutcome } from "../../src/executor/command_handler.ts";
 import { Executor } from "../../src/executor/executor.ts";
-import { MAX_RESULT_DATA_BYTES, MAX_RESULT_TEXT } from "../../src/executor/fit_result.ts";
+import { MAX_RESULT_DATA_BYTES, MAX_RESULT_TEXT } from "../../src/executor/redact_and_truncate.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { CommandResultSchema, generateApiKey } from "../../src/protocol/mod.ts";
 import { waitFor } from "../_helpers/wait_for.ts";

@@ -1,7 +1,7 @@
 /** The agent's shared connection state: what every loop reads and `status.json` shows. */
 import type { Sample } from "../protocol/mod.ts";
 import type { AgentStatus, ConnectionState, WebSocketState } from "../state/agent_status.ts";
-import { Wake } from "./_wake.ts";
+import { Wake } from "../shared/wake.ts";
 
 /**
  * One place for the facts the loops share: the worker id and server-set intervals from
