@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "zod";
+import { COMMAND_TYPES } from "../protocol/command_types.ts";
 import {
-  COMMAND_TYPES,
   HEARTBEAT_INTERVAL_BOUNDS,
   METRICS_INTERVAL_BOUNDS,
   SIGNATURE_ALGS,

@@ -13,7 +13,6 @@ import type { AgentConfig } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { RotatingFile } from "../log/rotating_file.ts";
 import type { TradingState, TradingStatus } from "../protocol/mod.ts";
-import type { HandlerOutcome } from "../executor/command_handler.ts";
 import { parseActiveTrades } from "./active_trades.ts";
 import {
   type OperatingSystem,
@@ -38,6 +37,33 @@ import {
 export const WITHHELD_ENV = ["FTL_API_KEY", "FTL_ADMIN_TOKEN"] as const;
 
 const WORKER_KEY_IN_TEXT = /wak_[0-9A-Za-z]{32}/;
+
+/** Why a start was refused. */
+export type StartRefusal = "shutting_down" | "trading_disabled" | "not_configured" | "spawn_failed";
+
+/** What {@linkcode TradingSupervisor.start} did. */
+export type StartResult =
+  | { kind: "started"; pid: number; startedAt: number }
+  | { kind: "already_running"; status: TradingStatus; pid: number; startedAt: number }
+  | {
+    kind: "refused";
+    code: StartRefusal;
+    reason: string;
+    /** What the workload is doing now. */
+    status: TradingStatus;
+    pid: number | null;
+  };
+
+/** What {@linkcode TradingSupervisor.stop} did. */
+export type StopResult =
+  | {
+    kind: "not_running";
+    /** A restart after a crash was waiting, and is cancelled. */
+    restartCancelled: boolean;
+    /** The workload had crashed (and was not restarted). */
+    wasCrashed: boolean;
+  }
+  | { kind: "stopped"; pid: number; exit: Deno.CommandStatus; killed: boolean };
 
 /** Options of {@linkcode TradingSupervisor}. */
 export interface TradingSupervisorOptions {
@@ -89,7 +115,7 @@ const OUTPUT_DRAIN_MS = 2_000;
  * @example
  * ```ts
  * const supervisor = new TradingSupervisor({ getConfig: () => config, logFile, logger });
- * await supervisor.start(); // { status: "completed", data: { trading_status: "running", … } }
+ * await supervisor.start(); // { kind: "started", pid: 4242, startedAt: … }
  * supervisor.state(); // { status: "running", pid: 4242, uptime_s: 0.2, restarts: 0, active_trades: 0 }
  * await supervisor.shutdown(); // the agent exits: the workload is stopped, not left behind
  * ```
@@ -145,12 +171,12 @@ export class TradingSupervisor {
   }
 
   /**
-   * Starts the workload. Refused (`failed`) with `trading_disabled` while `trading_enabled`
-   * is false, `not_configured` while `trading.command` is empty, `spawn_failed` when the
-   * program cannot be started, `shutting_down` after {@linkcode TradingSupervisor.shutdown}.
-   * Starting a running workload changes nothing and reports it (`already_running: true`).
+   * Starts the workload. Refused with `trading_disabled` while `trading_enabled` is false,
+   * `not_configured` while `trading.command` is empty, `spawn_failed` when the program cannot
+   * be started, `shutting_down` after {@linkcode TradingSupervisor.shutdown}. Starting a
+   * running workload changes nothing and says so (`already_running`).
    */
-  start(): Promise<HandlerOutcome> {
+  start(): Promise<StartResult> {
     return this.#serial(() => {
       const config = this.#getConfig();
       if (this.#closed) return this.#refuse("shutting_down", "the agent is shutting down");
@@ -168,14 +194,10 @@ export class TradingSupervisor {
       }
       if (this.#run && (this.#status === "running" || this.#status === "starting")) {
         return {
-          status: "completed",
-          output: `trading workload already running (pid ${this.#run.pid})`,
-          data: {
-            trading_status: this.#status,
-            pid: this.#run.pid,
-            started_at: this.#run.startedAt,
-            already_running: true,
-          },
+          kind: "already_running",
+          status: this.#status,
+          pid: this.#run.pid,
+          startedAt: this.#run.startedAt,
         };
       }
       this.#cancelPendingRestart();
@@ -189,9 +211,9 @@ export class TradingSupervisor {
    * Stops the workload and every process in its group: SIGTERM, then SIGKILL once
    * `trading.stop_timeout_seconds` pass (Windows: `taskkill /T`, then `/T /F`). `force`
    * skips the grace. A pending restart after a crash is cancelled. Stopping a stopped
-   * workload changes nothing and reports it (`already_stopped: true`).
+   * workload changes nothing and says so (`not_running`).
    */
-  stop(options: { force?: boolean } = {}): Promise<HandlerOutcome> {
+  stop(options: { force?: boolean } = {}): Promise<StopResult> {
     return this.#serial(() => this.#stop(options.force ?? false));
   }
 
@@ -209,23 +231,13 @@ export class TradingSupervisor {
     this.#log.close();
   }
 
-  async #stop(force: boolean): Promise<HandlerOutcome> {
-    const hadPendingRestart = this.#cancelPendingRestart();
+  async #stop(force: boolean): Promise<StopResult> {
+    const restartCancelled = this.#cancelPendingRestart();
     const run = this.#run;
     if (!run) {
       const wasCrashed = this.#status === "crashed";
       this.#setStatus("stopped");
-      return {
-        status: "completed",
-        output: hadPendingRestart
-          ? "trading workload was crashed; its pending restart is cancelled"
-          : "trading workload is not running",
-        data: {
-          trading_status: "stopped",
-          exit_code: null,
-          already_stopped: !hadPendingRestart && !wasCrashed,
-        },
-      };
+      return { kind: "not_running", restartCancelled, wasCrashed };
     }
     run.stopping = true;
     this.#setStatus("stopping");
@@ -261,16 +273,7 @@ export class TradingSupervisor {
     this.#run = undefined;
     this.#activeTrades = 0;
     this.#setStatus("stopped");
-    return {
-      status: "completed",
-      output: `trading workload stopped (${describeExit(status)}${killed ? ", killed" : ""})`,
-      data: {
-        trading_status: "stopped",
-        exit_code: status.code,
-        signal: status.signal,
-        killed,
-      },
-    };
+    return { kind: "stopped", pid: run.pid, exit: status, killed };
   }
 
   /**
@@ -296,7 +299,7 @@ export class TradingSupervisor {
     return { env: { ...env, ...config.trading.env }, clearEnv: true };
   }
 
-  #spawn(config: AgentConfig): HandlerOutcome {
+  #spawn(config: AgentConfig): StartResult {
     const [program, ...args] = config.trading.command;
     if (program === undefined) return this.#refuse("not_configured", "trading.command is empty");
     this.#setStatus("starting");
@@ -344,11 +347,7 @@ export class TradingSupervisor {
     this.#logger.info("trading workload started", { pid: run.pid, restarts: this.#restarts });
     this.#setStatus("running");
     run.exited.then((status) => this.#onExit(run, status));
-    return {
-      status: "completed",
-      output: `trading workload started (pid ${run.pid})`,
-      data: { trading_status: "running", pid: run.pid, started_at: startedAt },
-    };
+    return { kind: "started", pid: run.pid, startedAt };
   }
 
   async #onExit(run: Run, status: Deno.CommandStatus): Promise<void> {
@@ -458,15 +457,10 @@ export class TradingSupervisor {
     }
   }
 
-  /** A refused start; `data` says what the workload is doing now. */
-  #refuse(errorCode: string, error: string): HandlerOutcome {
+  /** A refused start, with what the workload is doing now. */
+  #refuse(code: StartRefusal, reason: string): StartResult {
     const state = this.state();
-    return {
-      status: "failed",
-      error,
-      error_code: errorCode,
-      data: { trading_status: state.status, pid: state.pid },
-    };
+    return { kind: "refused", code, reason, status: state.status, pid: state.pid };
   }
 
   #serial<T>(operation: () => T | Promise<T>): Promise<T> {
@@ -476,6 +470,7 @@ export class TradingSupervisor {
   }
 }
 
-function describeExit(status: Deno.CommandStatus): string {
+/** `exit code 3` or `signal SIGKILL`: how a workload ended, for humans. */
+export function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
 }
