@@ -48,10 +48,10 @@ export async function runCommandChannel(
         context.statusChanged();
       },
       onAuthFailure: (reason) => logger.warn("WebSocket refused the key", { reason }),
-      onKeyInUse: (reason) => {
+      onKeyInUse: (reason, retryInMs) => {
         // Another machine took the key over (v1.1). Registering again decides: 409 while the
         // other one is online (slow retry), the worker back once it is gone.
-        markKeyInUse(context, { step: "websocket", reason, retryInMs: 5 * 60_000 });
+        markKeyInUse(context, { step: "websocket", reason, retryInMs });
         if (state.workerId === workerId) state.workerId = undefined;
         state.changed.notify();
       },

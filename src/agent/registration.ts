@@ -2,51 +2,14 @@
 import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
 import { abortableDelay } from "../shared/delay.ts";
 import { notFoundHint } from "../client/diagnose.ts";
-import {
-  HEARTBEAT_INTERVAL_BOUNDS,
-  METRICS_INTERVAL_BOUNDS,
-  type Platform,
-  type RegisterRequest,
-} from "../protocol/mod.ts";
-import { VERSION } from "../version.ts";
+import { registrationBody } from "../client/registration_body.ts";
+import { HEARTBEAT_INTERVAL_BOUNDS, METRICS_INTERVAL_BOUNDS } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
 import { markAuthRefused, markKeyInUse } from "./auth_refused.ts";
 
 /** Clamps a server-set interval in seconds to `bounds` and returns milliseconds. */
 export function clampIntervalMs(seconds: number, bounds: { min: number; max: number }): number {
   return Math.round(Math.min(bounds.max, Math.max(bounds.min, seconds)) * 1000);
-}
-
-/** The registration body for this machine, with the state dir's `instance_id` (v1.1). */
-export async function registrationBody(
-  context: Pick<AgentContext, "config" | "instanceId">,
-): Promise<RegisterRequest> {
-  const config = context.config();
-  const metadata: Record<string, unknown> = {
-    arch: Deno.build.arch,
-    runtime: `deno ${Deno.version.deno}`,
-    cpu_count: navigator.hardwareConcurrency,
-  };
-  try {
-    metadata.os_release = Deno.osRelease();
-  } catch { /* not permitted: leave it out */ }
-  if (Deno.build.os === "linux") {
-    try {
-      metadata.boot_id = (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim();
-    } catch { /* not permitted or not there */ }
-  }
-  return {
-    hostname: config.hostname || "unknown",
-    platform:
-      (["windows", "darwin", "linux"].includes(Deno.build.os)
-        ? Deno.build.os
-        : "linux") as Platform,
-    version: VERSION,
-    capabilities: config.capabilities,
-    max_concurrency: config.max_concurrency,
-    metadata,
-    instance_id: context.instanceId,
-  };
 }
 
 /**
@@ -63,7 +26,10 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
   while (!signal.aborted) {
     state.setConnection(state.refused ? state.connection : "registering");
     context.statusChanged();
-    const outcome = await client.register(await registrationBody(context), { signal });
+    const outcome = await client.register(
+      await registrationBody(context.config(), context.instanceId),
+      { signal },
+    );
     if (signal.aborted) return;
     switch (outcome.kind) {
       case "ok": {

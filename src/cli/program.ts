@@ -9,12 +9,12 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { checkLogFile } from "../config/config_paths.ts";
 import { loadConfig, type LoadConfigOptions } from "../config/load_config.ts";
 import type { AgentConfig } from "../config/schema.ts";
-import { createLogger, LOG_LEVELS, type Logger } from "../log/logger.ts";
+import { createLogger, LOG_LEVELS } from "../log/logger.ts";
 import { type CliIo, processCliIo } from "./cli_io.ts";
 import { doctorCommand } from "./doctor.ts";
 import { initCommand, shellQuote } from "./init_command.ts";
 import { agentPermissionFlags, formatPermissionFlags } from "./permissions.ts";
-import { moveConfigFlagsLast, rewriteSeedFlags } from "./legacy_flags.ts";
+import { moveConfigFlagsLast, rewriteLegacyFlags } from "./legacy_flags.ts";
 import { serviceCommand } from "./service_command.ts";
 import { narrowPermissionsForRun } from "./start_permissions.ts";
 import { serviceSourceNote } from "./service_source_note.ts";
@@ -91,7 +91,7 @@ Start here:
   worker-agent run             run in the foreground (Ctrl-C stops)
 
 Exit codes: 0 clean stop, 1 runtime failure, 2 usage or config error, 75 restart requested.
-The seed's -init, -config P and -version still work.`,
+The legacy single-dash flags -init, -config P and -version still work.`,
     );
 
   const configOption = () => new Option("-c, --config <path>", CONFIG_HELP);
@@ -278,7 +278,7 @@ Examples:
       io.stdout(`${versionLine()}\n`);
     });
 
-  const words = moveConfigFlagsLast(rewriteSeedFlags(argv));
+  const words = moveConfigFlagsLast(rewriteLegacyFlags(argv));
   const first = words[0];
   if (first !== undefined && !first.startsWith("-")) {
     const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
