@@ -19,24 +19,11 @@ import { openWorkerSocket } from "../client/worker_socket.ts";
 import { registrationBody } from "../client/registration_body.ts";
 import { WorkerClient } from "../client/worker_client.ts";
 import { loadOrCreateInstanceId, probeStateDirLock } from "../state/state_dir.ts";
+import type { CheckResult } from "./check_result.ts";
 import type { CliIo } from "./cli_io.ts";
 import { proxyInUse } from "./proxy_in_use.ts";
 import { permissionChecks } from "./effective_permissions.ts";
 import { readStatusReport } from "./status_command.ts";
-
-/** The outcome of one check. */
-export interface CheckResult {
-  /** Short name, e.g. `DNS`. */
-  name: string;
-  /** Passed (true), failed (false) or skipped because an earlier check failed (null). */
-  ok: boolean | null;
-  /** What was found. */
-  detail: string;
-  /** What to do when it failed. */
-  hint?: string;
-  /** Passed, but with something the user should look at (shown with `!`). */
-  warning?: boolean;
-}
 
 /** Options of {@linkcode runDoctor}. */
 export interface DoctorOptions {

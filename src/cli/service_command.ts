@@ -19,14 +19,6 @@ import {
 } from "./service_definitions.ts";
 import { UsageError } from "../shared/usage_error.ts";
 
-/**
- * `--allow-sys` names the service command needs on each OS: macOS asks for the user id
- * (`launchctl bootstrap gui/<uid>`).
- */
-export const SERVICE_SYS_CALLS: Partial<Record<typeof Deno.build.os, readonly string[]>> = {
-  darwin: ["uid"],
-};
-
 /** Service actions. */
 export type ServiceAction = "install" | "uninstall" | "status";
 

@@ -5,8 +5,8 @@
  * @module
  */
 import type { AgentConfig } from "../config/schema.ts";
-import { runningPermissionNeeds, startPermissionNeeds } from "../platform/permission_needs.ts";
-import { type RevokeReport, revokeUnneededPermissions } from "../platform/revoke_permissions.ts";
+import { runningPermissionNeeds, startPermissionNeeds } from "../permissions/permission_needs.ts";
+import { type RevokeReport, revokeUnneededPermissions } from "../permissions/revoke_permissions.ts";
 import { UsageError } from "../shared/usage_error.ts";
 
 /** Options of {@linkcode narrowPermissionsForRun}. */

@@ -27,6 +27,13 @@ export async function resolveAdminToken(
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   const token = `adm_${toHex(crypto.getRandomValues(new Uint8Array(24)))}`;
-  await writeFileAtomic(path, `${token}\n`, { mode: 0o600 });
+  try {
+    await writeFileAtomic(path, `${token}\n`, { mode: 0o600 });
+  } catch (error) {
+    // A failed write names no file (a full disk, say): say which one.
+    throw new Error(`cannot write ${path}: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
+  }
   return { token, source: "generated" };
 }

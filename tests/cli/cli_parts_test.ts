@@ -6,7 +6,7 @@ import {
   rejects,
 } from "node:assert/strict";
 import { moveConfigFlagsLast, rewriteLegacyFlags } from "../../src/cli/legacy_flags.ts";
-import { agentPermissionFlags, programOnPath } from "../../src/cli/permissions.ts";
+import { agentPermissionFlags, programOnPath } from "../../src/permissions/permission_flags.ts";
 import { formatCheck } from "../../src/cli/doctor.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";
 import {
