@@ -45,6 +45,8 @@ export interface CommandChannelOptions {
   pingIntervalMs?: number;
   /** Reconnect schedule. @default {new Backoff()} */
   backoff?: Backoff;
+  /** Wait schedule after the server refused the key or found it in use. @default {new AuthRetrySchedule()} */
+  authRetry?: AuthRetrySchedule;
   /** Wall clock. @default {Date.now} */
   now?: () => number;
   /** Jump detection. @default {new ClockJumpDetector()} */
@@ -70,12 +72,13 @@ export class CommandChannel {
   #now: () => number;
   #socket: WebSocket | undefined;
   #state: WebSocketState = "closed";
-  #authRetry = new AuthRetrySchedule();
+  #authRetry: AuthRetrySchedule;
 
   /** Creates a channel; nothing connects until {@linkcode CommandChannel.run}. */
   constructor(options: CommandChannelOptions) {
     this.#options = options;
     this.#backoff = options.backoff ?? new Backoff();
+    this.#authRetry = options.authRetry ?? new AuthRetrySchedule();
     this.#now = options.now ?? Date.now;
   }
 
