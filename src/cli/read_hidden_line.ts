@@ -65,6 +65,8 @@ export async function readVisibleLine(input: LineInput, maxChars = 2048): Promis
  * piped in (`echo wak_… | worker-agent init`).
  */
 export async function readAll(input: LineInput, maxBytes: number): Promise<string> {
+  // Not shared/bounded_read.ts: a piped key is cut at `maxBytes` (the rest is never read), not
+  // refused, and stdin here is a `Deno.Reader`-like `LineInput` (a fake in tests), not a stream.
   const chunks: Uint8Array[] = [];
   let size = 0;
   const buffer = new Uint8Array(4096);

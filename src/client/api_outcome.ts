@@ -49,6 +49,15 @@ export function parseRetryAfter(value: string | null, now: number): number | und
     if (Number.isNaN(date)) return undefined;
     ms = date - now;
   }
+  return boundServerWaitMs(ms);
+}
+
+/**
+ * A wait the server asked for (`Retry-After`, a `disconnect` frame's `retry_after_seconds`),
+ * kept between 1 s and one hour: 0 must not make a loop spin, and a delay past 2^31 ms would
+ * fire at once (timer overflow).
+ */
+export function boundServerWaitMs(ms: number): number {
   return Math.min(3_600_000, Math.max(1_000, Math.round(ms)));
 }
 

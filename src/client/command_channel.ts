@@ -11,7 +11,7 @@ import {
 import { parseBoundedJson } from "../protocol/bounded_json.ts";
 import type { WebSocketState } from "../state/agent_status.ts";
 import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
-import { classifySocketEnd, type SocketEnd } from "./api_outcome.ts";
+import { boundServerWaitMs, classifySocketEnd, type SocketEnd } from "./api_outcome.ts";
 import { ClockJumpDetector } from "./clock_jump.ts";
 import { abortableDelay } from "../shared/delay.ts";
 import { openWorkerSocket } from "./worker_socket.ts";
@@ -302,11 +302,7 @@ export class CommandChannel {
               reason: frame.reason,
               retry_after_seconds: frame.retry_after_seconds,
             });
-            // Bounded like Retry-After: a delay past 2^31 ms would fire at once (timer overflow).
-            this.#retryAfterMs = Math.min(
-              3_600_000,
-              Math.max(1_000, Math.round(frame.retry_after_seconds * 1000)),
-            );
+            this.#retryAfterMs = boundServerWaitMs(frame.retry_after_seconds * 1000);
             closeSocket(CloseCode.normal, "server asked to disconnect");
             break;
           case "command": {
