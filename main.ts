@@ -8,12 +8,12 @@
  */
 import { CommanderError } from "@commander-js/extra-typings";
 import { ConfigError } from "./src/config/config_error.ts";
-import { UsageError } from "./src/cli/usage_error.ts";
+import { UsageError } from "./src/shared/usage_error.ts";
 import { ExitCode } from "./src/cli/exit_code.ts";
 import { StateDirLockedError } from "./src/state/state_dir.ts";
 import { redactSecrets } from "./src/protocol/api_key.ts";
 import { readEnv } from "./src/platform/paths.ts";
-import { revokedAtStartNote } from "./src/platform/revoke_permissions.ts";
+import { revokedAtStartNote } from "./src/permissions/revoke_permissions.ts";
 import { describePermissionError } from "./src/platform/permission_error.ts";
 
 /** Maps an error thrown by a command to its exit code and the one line to print (if any). */

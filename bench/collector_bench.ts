@@ -34,8 +34,6 @@ import { ProbeProcess } from "../src/collector/probe_process.ts";
 const N = 100;
 
 const INPUT: CollectorInput = {
-  stream: "bench",
-  seq: 0,
   spoolDepth: 0,
   droppedSamples: 0,
   trading: { status: "stopped", pid: null, uptime_s: null, restarts: 0, active_trades: 0 },
@@ -111,9 +109,8 @@ async function measure(
 async function fullSample(name: string, procMode: ProcMode, mountRefreshMs = 30_000) {
   const reader = createLinuxReader({ procMode, mountRefreshMs });
   const collector = new SamplingCollector({ reader });
-  let seq = 0;
   try {
-    return await measure(name, () => collector.sample({ ...INPUT, seq: seq++ }), {
+    return await measure(name, () => collector.sample(INPUT), {
       helperPid: () => reader.proc.helper.pid,
       // A disks refresh runs one `stat -f` inside the helper.
       spawnsPerSample: mountRefreshMs === 0 ? 1 : 0,
@@ -126,11 +123,10 @@ async function fullSample(name: string, procMode: ProcMode, mountRefreshMs = 30_
 /** In the child started with the scoped flags: measure and print JSON. */
 async function childMain(diskPath: string): Promise<void> {
   const collector = createCollector({ diskPath });
-  let seq = 0;
   try {
     const row = await measure(
       "full sample, child under collectorPermissions() flags",
-      () => collector.sample({ ...INPUT, seq: seq++ }),
+      () => collector.sample(INPUT),
     );
     console.log(JSON.stringify(row));
   } finally {

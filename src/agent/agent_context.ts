@@ -2,10 +2,12 @@
 import type { Logger } from "../log/logger.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import type { WorkerClient } from "../client/worker_client.ts";
-import type { AgentSession } from "./agent_session.ts";
+import type { Executor } from "../executor/executor.ts";
+import type { StateBudget } from "../state/state_budget.ts";
+import type { TradingSupervisor } from "../trading/trading_supervisor.ts";
+import type { AgentState } from "./agent_state.ts";
 import type { CommandIntake } from "./command_intake.ts";
 import type { OutageLog } from "./outage_log.ts";
-import type { StateBudget } from "./state_budget.ts";
 import type { ResultOutbox } from "./result_outbox.ts";
 import type { SampleSpool } from "./sample_spool.ts";
 
@@ -15,8 +17,8 @@ export interface AgentContext {
   config: () => AgentConfig;
   /** The HTTP client for the worker endpoints. */
   client: WorkerClient;
-  /** Shared connection state. */
-  session: AgentSession;
+  /** The state the loops share (registration, connection, intervals, draining). */
+  state: AgentState;
   /** The state dir's random instance id, sent on register (v1.1). */
   instanceId: string;
   /** What the log says during and after an outage. */
@@ -29,16 +31,16 @@ export interface AgentContext {
   budget: StateBudget;
   /** Where commands go. */
   intake: CommandIntake;
+  /** The commands running now (the heartbeat's `current_load`). */
+  executor: Pick<Executor, "running">;
+  /** The trading workload as the supervisor sees it (heartbeats and samples). */
+  trading: Pick<TradingSupervisor, "state">;
   /** The agent's logger. */
   logger: Logger;
   /** Clock in Unix ms. */
   now: () => number;
   /** Uniform random source in [0, 1). */
   random: () => number;
-  /** Registers (again), once even if several loops ask at the same time. */
-  register: (signal: AbortSignal) => Promise<void>;
-  /** Heartbeat fields that describe the agent now (load and flat metrics). */
-  heartbeatBody: () => { current_load: number; metrics: Record<string, unknown> };
   /** Called when anything in the status changed. */
   statusChanged: () => void;
 }

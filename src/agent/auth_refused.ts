@@ -17,19 +17,19 @@ export interface AuthRefusedOptions {
 }
 
 /**
- * Puts the session in `auth_failed` with the reason and the next retry time, so `status`
+ * Puts the state in `auth_failed` with the reason and the next retry time, so `status`
  * shows why the agent is quiet. The error line is logged once per streak of refusals (when
  * the state enters `auth_failed`), whichever loop saw the refusal, never once per try.
  */
 export function markAuthRefused(context: AgentContext, options: AuthRefusedOptions): void {
-  const { session, logger } = context;
-  if (session.connection !== "auth_failed") {
+  const { state, logger } = context;
+  if (state.connection !== "auth_failed") {
     logger.error("the control plane refused the API key; check api_key (revoked or wrong key?)", {
       reason: options.reason,
       retry_in_s: Math.round(options.retryInMs / 1000),
     });
   }
-  session.setConnection(
+  state.setConnection(
     "auth_failed",
     `${options.step}: ${options.reason}`,
     context.now() + options.retryInMs,
@@ -38,23 +38,23 @@ export function markAuthRefused(context: AgentContext, options: AuthRefusedOptio
 }
 
 /**
- * Puts the session in `key_in_use` (v1.1: another machine holds this key): one clear error
+ * Puts the state in `key_in_use` (v1.1: another machine holds this key): one clear error
  * line per streak naming the other host, `status` shows the state and the next try, and the
- * caller waits on the slow schedule. The agent never takes the session from the other host;
+ * caller waits on the slow schedule. The agent never takes the state from the other host;
  * once that one is offline, the next try registers.
  */
 export function markKeyInUse(
   context: AgentContext,
   options: AuthRefusedOptions & { holder?: KeyHolder },
 ): void {
-  const { session, logger } = context;
+  const { state, logger } = context;
   const host = options.holder?.hostname;
   const who = host === undefined ? "another machine" : `host "${host}"`;
   const since = options.holder?.lastHeartbeatAt;
   const seen = since === undefined
     ? ""
     : ` (last heartbeat ${Math.max(0, Math.round((context.now() - since) / 1000))} s ago)`;
-  if (session.connection !== "key_in_use") {
+  if (state.connection !== "key_in_use") {
     logger.error(
       `this API key is in use by ${who}${seen}; not taking it over. Stop the agent there, or create a separate key for this machine`,
       {
@@ -63,7 +63,7 @@ export function markKeyInUse(
       },
     );
   }
-  session.setConnection(
+  state.setConnection(
     "key_in_use",
     `${options.step}: key in use by ${who}${seen}`,
     context.now() + options.retryInMs,

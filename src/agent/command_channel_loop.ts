@@ -15,18 +15,18 @@ export async function runCommandChannel(
   options: { client?: Deno.HttpClient },
   signal: AbortSignal,
 ): Promise<void> {
-  const { session, logger } = context;
+  const { state, logger } = context;
   while (!signal.aborted) {
-    const workerId = session.workerId;
-    const url = session.websocketUrl;
-    if (workerId === undefined || session.refused) {
-      await session.changed.wait(60_000, signal);
+    const workerId = state.workerId;
+    const url = state.websocketUrl;
+    if (workerId === undefined || state.refused) {
+      await state.changed.wait(60_000, signal);
       continue;
     }
     if (url === undefined) {
-      session.setWebSocket("unsupported");
+      state.setWebSocket("unsupported");
       context.statusChanged();
-      await session.changed.wait(60_000, signal);
+      await state.changed.wait(60_000, signal);
       continue;
     }
     const channelStop = new AbortController();
@@ -43,23 +43,23 @@ export async function runCommandChannel(
         const decision = await context.intake.receive(raw, "websocket");
         return decision === "accepted" || decision === "replayed" || decision === "refused";
       },
-      onState: (state) => {
-        session.setWebSocket(state);
+      onState: (websocket) => {
+        state.setWebSocket(websocket);
         context.statusChanged();
       },
       onAuthFailure: (reason) => logger.warn("WebSocket refused the key", { reason }),
-      onKeyInUse: (reason) => {
+      onKeyInUse: (reason, retryInMs) => {
         // Another machine took the key over (v1.1). Registering again decides: 409 while the
         // other one is online (slow retry), the worker back once it is gone.
-        markKeyInUse(context, { step: "websocket", reason, retryInMs: 5 * 60_000 });
-        if (session.workerId === workerId) session.workerId = undefined;
-        session.changed.notify();
+        markKeyInUse(context, { step: "websocket", reason, retryInMs });
+        if (state.workerId === workerId) state.workerId = undefined;
+        state.changed.notify();
       },
     });
     const watch = (async () => {
       while (!stop.aborted) {
-        await session.changed.wait(60_000, stop);
-        if (session.workerId !== workerId || session.websocketUrl !== url) {
+        await state.changed.wait(60_000, stop);
+        if (state.workerId !== workerId || state.websocketUrl !== url) {
           channelStop.abort();
         }
       }

@@ -1,11 +1,12 @@
 /** Where every command arrives, by WebSocket or heartbeat: verify, mark seen, execute. */
 import type { Logger } from "../log/logger.ts";
 import {
-  type Command,
   type CommandResult,
   type CommandVerifier,
+  type VerifiedCommand,
   verifyCommand,
 } from "../protocol/mod.ts";
+import { commandResult } from "../executor/command_result.ts";
 import type { SeenIdStore } from "./seen_ids.ts";
 
 /** Options of {@linkcode CommandIntake}. */
@@ -19,7 +20,7 @@ export interface CommandIntakeOptions {
   /** The persisted replay guard. */
   seen: SeenIdStore;
   /** Runs an accepted command and resolves with its complete result. */
-  execute: (command: Command) => Promise<CommandResult>;
+  execute: (command: VerifiedCommand) => Promise<CommandResult>;
   /**
    * Queues a result for the result sender: on disk (`durable: true`), or in memory only for
    * refusals of commands that failed authentication (protocol 8, v1.1).
@@ -80,11 +81,6 @@ export class CommandIntake {
   constructor(options: CommandIntakeOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-  }
-
-  /** Commands accepted whose result is not stored yet. */
-  get inFlight(): number {
-    return this.#running.size;
   }
 
   /** Resolves when every accepted command's result is stored. */
@@ -227,15 +223,8 @@ export class CommandIntake {
   }
 
   #refusal(id: string, code: string, reason: string): CommandResult {
-    const now = this.#now();
-    return {
-      command_id: id,
-      status: "failed",
-      error: reason.slice(0, 1000),
-      error_code: code,
-      started_at: now,
-      finished_at: now,
-      timestamp: Math.floor(now / 1000),
-    };
+    return commandResult(id, { status: "failed", error: reason, error_code: code }, {
+      startedAt: this.#now(),
+    });
   }
 }

@@ -1,14 +1,32 @@
 /** The heartbeat loop (protocol 3.2): liveness, flat metrics, and commands by polling. */
-import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
-import { abortableDelay } from "../client/delay.ts";
+import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import {
   HEARTBEAT_INTERVAL_BOUNDS,
   MAX_PENDING_PER_HEARTBEAT,
+  snapshotOf,
   type WorkerStatus,
 } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
 import { markAuthRefused, markKeyInUse } from "./auth_refused.ts";
-import { clampIntervalMs } from "./registration.ts";
+import { clampIntervalMs, registerWorker } from "./registration.ts";
+
+/**
+ * Heartbeat fields that describe the agent now (protocol 3.2, 5.1): the commands running as
+ * `current_load`, and the newest sample's flat snapshot with the trading state as it is at
+ * this moment (the sample may be up to one metrics interval old).
+ */
+export function heartbeatBody(
+  context: Pick<AgentContext, "state" | "trading" | "executor">,
+): { current_load: number; metrics: Record<string, unknown> } {
+  const trading = context.trading.state();
+  const sample = context.state.latestSample;
+  const now = { trading_status: trading.status, active_trades: trading.active_trades };
+  return {
+    current_load: context.executor.running,
+    metrics: sample ? { ...snapshotOf(sample), ...now } : now,
+  };
+}
 
 /** Longest wait for the first sample before registering without one. */
 export const FIRST_SAMPLE_WAIT_MS = 5_000;
@@ -20,10 +38,10 @@ export const FIRST_SAMPLE_WAIT_MS = 5_000;
  */
 async function firstSample(context: AgentContext, signal: AbortSignal): Promise<void> {
   const deadline = context.now() + FIRST_SAMPLE_WAIT_MS;
-  while (context.session.latestSample === undefined && !signal.aborted) {
+  while (context.state.latestSample === undefined && !signal.aborted) {
     const left = deadline - context.now();
     if (left <= 0) return;
-    await context.session.changed.wait(Math.min(left, 250), signal);
+    await context.state.changed.wait(Math.min(left, 250), signal);
   }
 }
 
@@ -36,16 +54,16 @@ async function firstSample(context: AgentContext, signal: AbortSignal): Promise<
  * longer than one interval and never sooner than `Retry-After`.
  */
 export async function runHeartbeatLoop(context: AgentContext, signal: AbortSignal): Promise<void> {
-  const { client, session, logger } = context;
+  const { client, state, logger } = context;
   const backoff = new Backoff({ random: context.random, now: context.now });
   const authRetry = new AuthRetrySchedule();
   await firstSample(context, signal);
   while (!signal.aborted) {
-    if (session.workerId === undefined) await context.register(signal);
-    const workerId = session.workerId;
+    if (state.workerId === undefined) await registerWorker(context, signal);
+    const workerId = state.workerId;
     if (signal.aborted || workerId === undefined) return;
-    const status: WorkerStatus = session.draining ? "draining" : "online";
-    const outcome = await client.heartbeat(workerId, { status, ...context.heartbeatBody() }, {
+    const status: WorkerStatus = state.draining ? "draining" : "online";
+    const outcome = await client.heartbeat(workerId, { status, ...heartbeatBody(context) }, {
       signal,
     });
     if (signal.aborted) return;
@@ -54,14 +72,14 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
       case "ok": {
         backoff.healthy();
         authRetry.reset();
-        session.lastHeartbeatAt = context.now();
+        state.lastHeartbeatAt = context.now();
         if (outcome.value.heartbeat_interval_seconds !== undefined) {
-          session.heartbeatMs = clampIntervalMs(
+          state.heartbeatMs = clampIntervalMs(
             outcome.value.heartbeat_interval_seconds,
             HEARTBEAT_INTERVAL_BOUNDS,
           );
         }
-        session.setConnection("connected");
+        state.setConnection("connected");
         context.outage.reachable();
         context.statusChanged();
         const pending = outcome.value.pending_commands ?? [];
@@ -74,14 +92,14 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         for (const raw of pending.slice(0, MAX_PENDING_PER_HEARTBEAT)) {
           await context.intake.receive(raw, "heartbeat");
         }
-        wait = session.heartbeatMs;
+        wait = state.heartbeatMs;
         break;
       }
       case "not_found":
         logger.warn("the control plane does not know this worker any more; registering again", {
           worker_id: workerId,
         });
-        if (session.workerId === workerId) session.workerId = undefined;
+        if (state.workerId === workerId) state.workerId = undefined;
         // Backed off: a server that registers but answers every heartbeat 404 must not get
         // register + heartbeat in a tight loop.
         await abortableDelay(backoff.next(), signal);
@@ -102,18 +120,18 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         break;
       case "rejected":
         logger.error("heartbeat rejected", { reason: outcome.reason });
-        session.setConnection("connected", `heartbeat: ${outcome.reason}`);
-        wait = session.heartbeatMs;
+        state.setConnection("connected", `heartbeat: ${outcome.reason}`);
+        wait = state.heartbeatMs;
         break;
       case "retry":
-        wait = backoff.retryWait(outcome.retryAfterMs, session.heartbeatMs);
+        wait = backoff.retryWait(outcome.retryAfterMs, state.heartbeatMs);
         context.outage.failed({
           firstLine: "control plane unreachable; retrying",
           reason: outcome.reason,
           nextInMs: wait,
         });
         logger.debug("heartbeat failed, retrying", { reason: outcome.reason, wait_ms: wait });
-        session.setConnection("reconnecting", `heartbeat: ${outcome.reason}`);
+        state.setConnection("reconnecting", `heartbeat: ${outcome.reason}`);
         context.statusChanged();
         break;
     }
@@ -126,11 +144,11 @@ export async function sendOfflineHeartbeat(
   context: AgentContext,
   timeoutMs = 5_000,
 ): Promise<boolean> {
-  const workerId = context.session.workerId;
-  if (workerId === undefined || context.session.refused) return false;
+  const workerId = context.state.workerId;
+  if (workerId === undefined || context.state.refused) return false;
   const outcome = await context.client.heartbeat(
     workerId,
-    { status: "offline", ...context.heartbeatBody() },
+    { status: "offline", ...heartbeatBody(context) },
     { timeoutMs },
   );
   return outcome.kind === "ok";

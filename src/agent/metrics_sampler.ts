@@ -1,7 +1,6 @@
 /** The metrics sampling loop: one sample per interval into the durable spool. */
-import { abortableDelay } from "../client/delay.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import type { Collector } from "../collector/collector.ts";
-import type { TradingState } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
 
 /**
@@ -14,13 +13,11 @@ export const CPU_BASELINE_MS = 500;
 export interface MetricsSamplerOptions {
   /** The OS collector. */
   collector: Collector;
-  /** The trading workload's state now. */
-  trading: () => TradingState;
 }
 
 /**
  * Takes a sample every metrics interval, whether or not the server is reachable, and
- * stores it in the spool with the next `seq`; the first one after a short CPU baseline
+ * stores it in the spool, which gives it its `stream` and next `seq`; the first one after a short CPU baseline
  * ({@linkcode CPU_BASELINE_MS}). The schedule does not drift: each tick is one interval after
  * the previous one was due. A failed sample is logged and skipped without using up a `seq`.
  * Each sample's `agent` block carries the state dir's use of its budget (`state_used_mb`).
@@ -30,30 +27,27 @@ export async function runMetricsSampler(
   options: MetricsSamplerOptions,
   signal: AbortSignal,
 ): Promise<void> {
-  const { spool, session, logger } = context;
+  const { spool, state, logger } = context;
   await abortableDelay(CPU_BASELINE_MS, signal);
   let due = context.now();
   while (!signal.aborted) {
     try {
-      const sample = await options.collector.sample({
-        stream: spool.stream,
-        seq: spool.nextSeq,
-        trading: options.trading(),
+      const measured = await options.collector.sample({
+        trading: context.trading.state(),
         spoolDepth: spool.depth,
         droppedSamples: spool.dropped,
       }, signal);
       if (signal.aborted) return;
-      sample.agent.state_used_mb = context.budget.usedMb;
-      await spool.add(sample);
-      session.latestSample = sample;
+      measured.agent.state_used_mb = context.budget.usedMb;
+      state.latestSample = await spool.add(measured);
       context.statusChanged();
     } catch (error) {
       if (signal.aborted) return;
       logger.warn("metrics sample failed", { error: String(error) });
     }
-    due += session.metricsMs;
+    due += state.metricsMs;
     const now = context.now();
-    if (due < now - session.metricsMs) due = now; // fell far behind (suspend): start over
+    if (due < now - state.metricsMs) due = now; // fell far behind (suspend): start over
     await abortableDelay(due - now, signal);
   }
 }

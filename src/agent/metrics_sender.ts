@@ -1,7 +1,7 @@
 /** The metrics sender: spooled samples to `POST …/metrics` in batches of at most 500. */
-import { Backoff } from "../client/backoff.ts";
-import { MAX_SAMPLES_PER_REQUEST } from "../protocol/mod.ts";
+import { MAX_SAMPLES_PER_REQUEST, type Sample } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
+import { runSender, type SenderLane } from "./sender_loop.ts";
 
 /**
  * Sends the oldest spooled samples whenever there are some and the agent is connected, and
@@ -9,71 +9,63 @@ import type { AgentContext } from "./agent_context.ts";
  * `(stream, seq)` once, so a resend after a lost answer is harmless). A 404 means the server
  * has no metrics endpoint (an extension): samples stay spooled, bounded, and the sender
  * tries again after 10 minutes. A batch the server rejects as invalid is dropped and logged;
- * a 413 halves the batch size.
+ * a 413 halves the batch size. Everything else is the sender loop's (`sender_loop.ts`).
  */
-export async function runMetricsSender(context: AgentContext, signal: AbortSignal): Promise<void> {
-  const { client, session, spool, logger } = context;
-  const backoff = new Backoff({ random: context.random, now: context.now });
+export function runMetricsSender(context: AgentContext, signal: AbortSignal): Promise<void> {
+  return runSender(context, sampleLane(context), signal);
+}
+
+/** The sample spool as a lane of the sender loop: up to 500 samples per request. */
+export function sampleLane(context: AgentContext): SenderLane<Sample[]> {
+  const { spool, state, logger } = context;
   let batchSize = MAX_SAMPLES_PER_REQUEST;
-  while (!signal.aborted) {
-    const workerId = session.workerId;
-    if (spool.depth === 0) {
-      await spool.wake.wait(60_000, signal);
-      continue;
-    }
-    if (!session.online || workerId === undefined) {
-      await session.changed.wait(session.heartbeatMs, signal);
-      continue;
-    }
-    const batch = await spool.peek(batchSize);
-    const last = batch.at(-1);
-    // Unreadable files only: peek removed and counted them.
-    if (last === undefined) continue;
-    const outcome = await client.sendMetrics(workerId, batch, { signal });
-    if (signal.aborted) return;
-    switch (outcome.kind) {
-      case "ok":
-        backoff.healthy();
-        await spool.removeThrough(last.seq);
-        context.outage.delivered("samples", batch.length);
-        context.statusChanged();
-        break;
-      case "retry":
-        await session.changed.wait(
-          backoff.retryWait(outcome.retryAfterMs, session.heartbeatMs),
-          signal,
-        );
-        break;
-      case "not_found": {
-        logger.info("the control plane has no metrics endpoint; samples stay spooled", {
-          reason: outcome.reason,
-        });
-        // 10 minutes, unless the agent registers again (a new worker, or a new server).
-        // `changed` also fires on every heartbeat, so one wait on it would be one heartbeat.
-        const until = context.now() + 10 * 60_000;
-        while (!signal.aborted && session.workerId === workerId && context.now() < until) {
-          await session.changed.wait(until - context.now(), signal);
+  return {
+    get depth() {
+      return spool.depth;
+    },
+    wake: spool.wake,
+    // Only unreadable files left: peek removed and counted them, and the loop tries again.
+    take: async () => {
+      const batch = await spool.peek(batchSize);
+      return batch.length > 0 ? batch : undefined;
+    },
+    send: (batch, workerId, signal) => context.client.sendMetrics(workerId, batch, { signal }),
+    async delivered(batch) {
+      await spool.removeThrough(batch.at(-1)!.seq);
+      context.outage.delivered("samples", batch.length);
+    },
+    async refused(batch, refusal, { workerId, signal }) {
+      switch (refusal.kind) {
+        case "worker_mismatch":
+          // The heartbeat loop owns the auth state; wait until it says the key works again.
+          await state.changed.wait(state.heartbeatMs, signal);
+          return;
+        case "not_found": {
+          logger.info("the control plane has no metrics endpoint; samples stay spooled", {
+            reason: refusal.reason,
+          });
+          // 10 minutes, unless the agent registers again (a new worker, or a new server).
+          // `changed` also fires on every heartbeat, so one wait on it would be one heartbeat.
+          const until = context.now() + 10 * 60_000;
+          while (!signal.aborted && state.workerId === workerId && context.now() < until) {
+            await state.changed.wait(until - context.now(), signal);
+          }
+          return;
         }
-        break;
+        case "rejected": {
+          if (refusal.status === 413 && batchSize > 1) {
+            batchSize = Math.max(1, Math.floor(batchSize / 2));
+            return;
+          }
+          const last = batch.at(-1)!;
+          logger.error("the control plane rejected a metrics batch; dropping it", {
+            reason: refusal.reason,
+            first_seq: batch[0]?.seq,
+            last_seq: last.seq,
+          });
+          await spool.removeThrough(last.seq, { lost: true });
+        }
       }
-      case "auth":
-      case "worker_mismatch":
-      case "key_in_use":
-        // The heartbeat loop owns the auth state; wait until it says the key works again.
-        await session.changed.wait(session.heartbeatMs, signal);
-        break;
-      case "rejected":
-        if (outcome.status === 413 && batchSize > 1) {
-          batchSize = Math.max(1, Math.floor(batchSize / 2));
-          break;
-        }
-        logger.error("the control plane rejected a metrics batch; dropping it", {
-          reason: outcome.reason,
-          first_seq: batch[0]?.seq,
-          last_seq: last.seq,
-        });
-        await spool.removeThrough(last.seq, { lost: true });
-        break;
-    }
-  }
+    },
+  };
 }

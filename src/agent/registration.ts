@@ -1,14 +1,9 @@
 /** Registration (protocol 3.1): retried until it succeeds or the agent stops. */
-import { AuthRetrySchedule, Backoff } from "../client/backoff.ts";
-import { abortableDelay } from "../client/delay.ts";
+import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import { notFoundHint } from "../client/diagnose.ts";
-import {
-  HEARTBEAT_INTERVAL_BOUNDS,
-  METRICS_INTERVAL_BOUNDS,
-  type Platform,
-  type RegisterRequest,
-} from "../protocol/mod.ts";
-import { VERSION } from "../version.ts";
+import { registrationBody } from "../client/registration_body.ts";
+import { HEARTBEAT_INTERVAL_BOUNDS, METRICS_INTERVAL_BOUNDS } from "../protocol/mod.ts";
 import type { AgentContext } from "./agent_context.ts";
 import { markAuthRefused, markKeyInUse } from "./auth_refused.ts";
 
@@ -17,74 +12,45 @@ export function clampIntervalMs(seconds: number, bounds: { min: number; max: num
   return Math.round(Math.min(bounds.max, Math.max(bounds.min, seconds)) * 1000);
 }
 
-/** The registration body for this machine, with the state dir's `instance_id` (v1.1). */
-export async function registrationBody(
-  context: Pick<AgentContext, "config" | "instanceId">,
-): Promise<RegisterRequest> {
-  const config = context.config();
-  const metadata: Record<string, unknown> = {
-    arch: Deno.build.arch,
-    runtime: `deno ${Deno.version.deno}`,
-    cpu_count: navigator.hardwareConcurrency,
-  };
-  try {
-    metadata.os_release = Deno.osRelease();
-  } catch { /* not permitted: leave it out */ }
-  if (Deno.build.os === "linux") {
-    try {
-      metadata.boot_id = (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim();
-    } catch { /* not permitted or not there */ }
-  }
-  return {
-    hostname: config.hostname || "unknown",
-    platform:
-      (["windows", "darwin", "linux"].includes(Deno.build.os)
-        ? Deno.build.os
-        : "linux") as Platform,
-    version: VERSION,
-    capabilities: config.capabilities,
-    max_concurrency: config.max_concurrency,
-    metadata,
-    instance_id: context.instanceId,
-  };
-}
-
 /**
  * Registers until the server answers 200, then stores the worker id, WebSocket URL and
- * clamped intervals in the session. Network errors and 5xx back off with full jitter; a
+ * clamped intervals in the state. Network errors and 5xx back off with full jitter; a
  * refused key (401/403) logs one line, shows `auth_failed` and retries on the slow schedule;
  * a key held by another machine (409 `key_in_use`) the same, naming that machine.
  * Returns without registering only when `signal` aborts.
  */
 export async function registerWorker(context: AgentContext, signal: AbortSignal): Promise<void> {
-  const { client, session, logger } = context;
+  const { client, state, logger } = context;
   const backoff = new Backoff({ random: context.random, now: context.now });
   const authRetry = new AuthRetrySchedule();
   while (!signal.aborted) {
-    session.setConnection(session.refused ? session.connection : "registering");
+    state.setConnection(state.refused ? state.connection : "registering");
     context.statusChanged();
-    const outcome = await client.register(await registrationBody(context), { signal });
+    const outcome = await client.register(
+      await registrationBody(context.config(), context.instanceId),
+      { signal },
+    );
     if (signal.aborted) return;
     switch (outcome.kind) {
       case "ok": {
         const answer = outcome.value;
         const config = context.config();
-        session.workerId = answer.worker_id;
-        session.websocketUrl = answer.websocket_url;
-        session.heartbeatMs = clampIntervalMs(
+        state.workerId = answer.worker_id;
+        state.websocketUrl = answer.websocket_url;
+        state.heartbeatMs = clampIntervalMs(
           answer.heartbeat_interval_seconds ?? config.heartbeat_interval_seconds,
           HEARTBEAT_INTERVAL_BOUNDS,
         );
-        session.metricsMs = clampIntervalMs(
+        state.metricsMs = clampIntervalMs(
           answer.metrics_interval_seconds ?? config.metrics_interval_seconds,
           METRICS_INTERVAL_BOUNDS,
         );
-        session.setConnection("connected");
+        state.setConnection("connected");
         context.outage.reachable();
         logger.info("registered", {
           worker_id: answer.worker_id,
-          heartbeat_interval_ms: session.heartbeatMs,
-          metrics_interval_ms: session.metricsMs,
+          heartbeat_interval_ms: state.heartbeatMs,
+          metrics_interval_ms: state.metricsMs,
           websocket: answer.websocket_url ? "offered" : "none",
         });
         context.statusChanged();
@@ -111,7 +77,7 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
       case "rejected": {
         const wait = authRetry.next();
         logger.error("registration rejected", { reason: outcome.reason });
-        session.setConnection("reconnecting", `register: ${outcome.reason}`, context.now() + wait);
+        state.setConnection("reconnecting", `register: ${outcome.reason}`, context.now() + wait);
         context.statusChanged();
         await abortableDelay(wait, signal);
         break;
@@ -132,7 +98,7 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
           nextInMs: wait,
         });
         logger.debug("registration failed, retrying", { reason, wait_ms: wait });
-        session.setConnection("reconnecting", `register: ${reason}`);
+        state.setConnection("reconnecting", `register: ${reason}`);
         context.statusChanged();
         await abortableDelay(wait, signal);
         break;

@@ -1,19 +1,16 @@
-/** Queue of command results waiting for the server's 200 (protocol 3.4, 8). */
-import { type CommandResult, CommandResultSchema, parseJson } from "../protocol/mod.ts";
-import { writeFileAtomic } from "../state/atomic_write.ts";
-import { Wake } from "./_wake.ts";
-import { onDiskBytes, StateBudget } from "./state_budget.ts";
+/**
+ * Queue of command results waiting for the server's 200 (protocol 3.4, 8): a durable queue
+ * (`state/durable_queue.ts`) that holds its results in memory as well.
+ *
+ * @module
+ */
+import { type CommandResult, CommandResultSchema } from "../protocol/mod.ts";
+import type { Wake } from "../shared/wake.ts";
+import { DurableQueue } from "../state/durable_queue.ts";
+import { StateBudget } from "../state/state_budget.ts";
 
 /** Folder of the outbox inside the state dir. */
 export const RESULT_OUTBOX_DIR = "outbox/results";
-
-interface Entry {
-  /** Undefined for a result kept in memory only (best effort, or its write failed). */
-  file: string | undefined;
-  /** Bytes on disk counted in the budget (0 in memory). */
-  bytes: number;
-  result: CommandResult;
-}
 
 /** Options of {@linkcode ResultOutbox.add}. */
 export interface AddResultOptions {
@@ -33,66 +30,45 @@ export interface AddResultOptions {
  * order it was added.
  */
 export class ResultOutbox {
-  #dir: string;
-  #entries: Entry[];
-  #counter: number;
-  #budget: StateBudget;
-  /** Woken whenever a result is added. */
-  readonly wake: Wake = new Wake();
+  #queue: DurableQueue<CommandResult>;
 
-  private constructor(dir: string, entries: Entry[], counter: number, budget: StateBudget) {
-    this.#dir = dir;
-    this.#entries = entries;
-    this.#counter = counter;
-    this.#budget = budget;
-    for (const entry of entries) budget.change("results", entry.bytes);
+  private constructor(queue: DurableQueue<CommandResult>) {
+    this.#queue = queue;
   }
 
   /**
    * Opens (creating) the outbox under `stateDir`, loads what an earlier run left and counts
-   * it in `budget` (a private budget of 64 MiB when none is given).
+   * it in `budget` (a private budget of 64 MiB when none is given). A file that does not
+   * parse cannot be sent; it is kept on disk for a human and skipped.
    */
   static async open(
     stateDir: string,
     options: { budget?: StateBudget } = {},
   ): Promise<ResultOutbox> {
-    const dir = `${stateDir}/${RESULT_OUTBOX_DIR}`;
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && /^\d{16}\.json$/.test(entry.name)) names.push(entry.name);
-    }
-    names.sort();
-    const entries: Entry[] = [];
-    for (const name of names) {
-      const text = await Deno.readTextFile(`${dir}/${name}`);
-      const parsed = parseJson(CommandResultSchema, text);
-      // A file that does not parse cannot be sent; keep it on disk for a human, skip it here.
-      if (parsed.ok) {
-        entries.push({
-          file: name,
-          bytes: onDiskBytes(new TextEncoder().encode(text).length),
-          result: parsed.value,
-        });
-      }
-    }
-    const last = names.at(-1);
     return new ResultOutbox(
-      dir,
-      entries,
-      last ? Number(last.slice(0, 16)) + 1 : 1,
-      options.budget ?? new StateBudget(64 * 2 ** 20),
+      await DurableQueue.open(`${stateDir}/${RESULT_OUTBOX_DIR}`, {
+        schema: CommandResultSchema,
+        budget: options.budget ?? new StateBudget(64 * 2 ** 20),
+        part: "results",
+        holdValues: true,
+        firstKey: 1,
+      }),
     );
   }
 
   /** Results waiting (durable and in memory). */
   get depth(): number {
-    return this.#entries.length;
+    return this.#queue.depth;
+  }
+
+  /** Woken whenever a result is added. */
+  get wake(): Wake {
+    return this.#queue.wake;
   }
 
   /** The oldest result waiting, if any. */
   peek(): CommandResult | undefined {
-    return this.#entries[0]?.result;
+    return this.#queue.oldest()?.value;
   }
 
   /**
@@ -101,32 +77,14 @@ export class ResultOutbox {
    * delivered unless the agent stops first.
    */
   async add(result: CommandResult, options: AddResultOptions = {}): Promise<void> {
-    if (options.durable === false) {
-      this.#entries.push({ file: undefined, bytes: 0, result });
-      this.wake.notify();
-      return;
-    }
-    const file = `${String(this.#counter++).padStart(16, "0")}.json`;
-    const text = JSON.stringify(result);
-    try {
-      await writeFileAtomic(`${this.#dir}/${file}`, text);
-    } catch (error) {
-      this.#entries.push({ file: undefined, bytes: 0, result });
-      this.wake.notify();
-      throw error;
-    }
-    const bytes = onDiskBytes(new TextEncoder().encode(text).length);
-    this.#budget.change("results", bytes);
-    this.#entries.push({ file, bytes, result });
-    this.wake.notify();
+    await this.#queue.append(this.#queue.prepare(result), {
+      durable: options.durable ?? true,
+      keepOnFailure: true,
+    });
   }
 
   /** Removes the oldest result (after the server acknowledged it). */
   async removeOldest(): Promise<void> {
-    const entry = this.#entries.shift();
-    if (entry?.file !== undefined) {
-      this.#budget.change("results", -entry.bytes);
-      await Deno.remove(`${this.#dir}/${entry.file}`).catch(() => {});
-    }
+    await this.#queue.dropOldest();
   }
 }

@@ -1,9 +1,8 @@
 /**
- * The agent runtime: opens the state dir, starts the loops (heartbeat, metrics sampler and
- * sender, result sender, WebSocket command channel) under one shutdown `AbortController`,
- * each under a supervisor that restarts it after an exception, and stops them on
- * SIGINT/SIGTERM (Windows: Ctrl-C, Ctrl-Break): the first signal drains, a second one at
- * least 1 s later forces.
+ * The agent runtime: opens the state dir, builds the parts and wires them together, starts
+ * the loops (`agent_loops.ts`) and, on SIGINT/SIGTERM (Windows: Ctrl-C, Ctrl-Break) or
+ * `restart_agent`, drains (`drain.ts`): the first signal drains, a second one at least 1 s
+ * later forces. This file holds no behaviour of its own: each part lives in its module.
  *
  * @module
  */
@@ -14,43 +13,35 @@ import { createAgentFetch } from "../client/http_fetch.ts";
 import { WorkerClient } from "../client/worker_client.ts";
 import { createCollector } from "../collector/mod.ts";
 import { Executor } from "../executor/executor.ts";
-import { createHandlers } from "../executor/handlers.ts";
+import { createHandlers } from "../executor/handlers/mod.ts";
 import {
   type CommandVerifier,
   deriveSigningKey,
   HEARTBEAT_INTERVAL_BOUNDS,
   importEd25519PublicKey,
   METRICS_INTERVAL_BOUNDS,
-  snapshotOf,
 } from "../protocol/mod.ts";
-import type { AgentStatus } from "../state/agent_status.ts";
 import { openStateDir, type StateDir, StateDirLockedError } from "../state/state_dir.ts";
+import { StateBudget } from "../state/state_budget.ts";
 import { TradingSupervisor } from "../trading/trading_supervisor.ts";
 import { VERSION } from "../version.ts";
 import type { AgentContext } from "./agent_context.ts";
-import { AgentSession } from "./agent_session.ts";
-import { runCommandChannel } from "./command_channel_loop.ts";
+import { startLoops } from "./agent_loops.ts";
+import { agentDiagnostics, agentStatus, type ReportSources } from "./agent_report.ts";
+import { AgentState } from "./agent_state.ts";
 import { CommandIntake } from "./command_intake.ts";
-import { runHeartbeatLoop, sendOfflineHeartbeat } from "./heartbeat_loop.ts";
-import { runMetricsSampler } from "./metrics_sampler.ts";
-import { runMetricsSender } from "./metrics_sender.ts";
-import { clampIntervalMs, registerWorker } from "./registration.ts";
-import { ResultOutbox } from "./result_outbox.ts";
-import { runResultSender, waitUntilEmpty } from "./result_sender.ts";
+import { drainAgent } from "./drain.ts";
+import { concurrencyOf, LiveConfig } from "./live_config.ts";
 import { OutageLog } from "./outage_log.ts";
+import { clampIntervalMs } from "./registration.ts";
+import { ResultOutbox } from "./result_outbox.ts";
 import { SampleSpool } from "./sample_spool.ts";
 import { SeenIdStore } from "./seen_ids.ts";
-import { StateBudget } from "./state_budget.ts";
 import { StatusWriter } from "./status_writer.ts";
 import { stopSignals } from "./stop_signals.ts";
-import { superviseLoop } from "./supervise_loop.ts";
 
 /** Exit code asking the service manager to start the agent again (`restart_agent`). */
 export const EXIT_RESTART = 75;
-/** How long a drain waits for stored results to reach the server. */
-export const DRAIN_FLUSH_TIMEOUT_MS = 15_000;
-/** How long a drain then waits for spooled samples (they stay spooled for the next start). */
-export const DRAIN_SAMPLE_FLUSH_TIMEOUT_MS = 3_000;
 /** File the trading workload's output goes to, inside the state dir. */
 export const TRADING_LOG_FILE = "trading.log";
 
@@ -101,7 +92,8 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   }
 }
 
-async function makeVerifier(config: AgentConfig): Promise<CommandVerifier> {
+/** The key commands must be signed with: the pinned Ed25519 key, or the derived HMAC key. */
+async function commandVerifier(config: AgentConfig): Promise<CommandVerifier> {
   if (config.command_signature === "ed25519") {
     return { alg: "ed25519", publicKey: await importEd25519PublicKey(config.server_public_key) };
   }
@@ -110,9 +102,11 @@ async function makeVerifier(config: AgentConfig): Promise<CommandVerifier> {
 
 async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Promise<number> {
   const { logger } = options;
-  let config = options.config;
   const now = Date.now;
   const startedAt = now();
+  const config = new LiveConfig(options.config);
+  const initial = options.config;
+  let restartRequested = false;
   const stop = stopSignals({
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
     onEarlySecond: (reason) =>
@@ -120,23 +114,21 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
         signal: reason,
       }),
   });
-  const loops = new AbortController();
-  const sampling = new AbortController();
-  let restartRequested = false;
 
-  const agentFetch = await createAgentFetch({ caFile: config.ca_file, proxy: config.proxy });
+  const agentFetch = await createAgentFetch({ caFile: initial.ca_file, proxy: initial.proxy });
   const client = new WorkerClient({
-    baseUrl: config.base_url,
-    apiKey: config.api_key,
+    baseUrl: initial.base_url,
+    apiKey: initial.api_key,
     fetch: agentFetch.fetch,
     now,
   });
-  const session = new AgentSession({
-    heartbeatMs: clampIntervalMs(config.heartbeat_interval_seconds, HEARTBEAT_INTERVAL_BOUNDS),
-    metricsMs: clampIntervalMs(config.metrics_interval_seconds, METRICS_INTERVAL_BOUNDS),
+  const state = new AgentState({
+    heartbeatMs: clampIntervalMs(initial.heartbeat_interval_seconds, HEARTBEAT_INTERVAL_BOUNDS),
+    metricsMs: clampIntervalMs(initial.metrics_interval_seconds, METRICS_INTERVAL_BOUNDS),
   });
+  const verifier = await commandVerifier(initial);
   const seen = await SeenIdStore.open(stateDir, { now });
-  const budget = new StateBudget(config.state_max_mb * 1024 * 1024);
+  const budget = new StateBudget(initial.state_max_mb * 1024 * 1024);
   const results = await ResultOutbox.open(stateDir.path, { budget });
   const spool = await SampleSpool.open(stateDir.path, {
     stream: stateDir.streamId,
@@ -144,111 +136,66 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     logger,
     now,
   });
+  // From here to `report`, nothing awaits: the status and diagnostics read `report` later.
+  const status = new StatusWriter({ dir: stateDir, build: () => agentStatus(report) });
+  const statusChanged = () => status.update();
   const supervisor = new TradingSupervisor({
-    getConfig: () => config,
+    getConfig: () => config.current,
     logFile: `${stateDir.path}/${TRADING_LOG_FILE}`,
     logger: logger.child({ component: "trading" }),
-    onStateChange: () => statusChanged(),
+    onStateChange: statusChanged,
   });
   const collector = createCollector({ diskPath: stateDir.path, logger });
-
-  const status = new StatusWriter({
-    dir: stateDir,
-    build: (): AgentStatus => ({
-      version: VERSION,
-      pid: Deno.pid,
-      base_url: config.base_url,
-      started_at: startedAt,
-      updated_at: now(),
-      ...session.statusFields(),
-      spool_depth: spool.depth,
-      dropped_samples: spool.dropped,
-      pending_results: results.depth,
-      trading_status: supervisor.state().status,
-      state_used_bytes: budget.used,
-      state_max_bytes: budget.maxBytes,
-      instance_id: stateDir.instanceId,
-    }),
-  });
-  const statusChanged = () => status.update();
-
-  const handlers = createHandlers({
-    supervisor,
-    getConfig: () => config,
-    applyConfig: (next: AgentConfig) => {
-      const previous = config;
-      config = next;
-      logger.setLevel(next.log_level);
-      executor.setMaxConcurrency(Math.min(next.max_concurrency, next.max_concurrency_limit));
-      if (next.heartbeat_interval_seconds !== previous.heartbeat_interval_seconds) {
-        session.heartbeatMs = clampIntervalMs(
-          next.heartbeat_interval_seconds,
-          HEARTBEAT_INTERVAL_BOUNDS,
-        );
-      }
-      if (next.metrics_interval_seconds !== previous.metrics_interval_seconds) {
-        session.metricsMs = clampIntervalMs(next.metrics_interval_seconds, METRICS_INTERVAL_BOUNDS);
-      }
-      session.changed.notify();
-      statusChanged();
-    },
-    configPath: options.configPath,
-    requestRestart: () => {
-      restartRequested = true;
-      stop.requestDrain("restart_agent");
-    },
-    diagnostics: () =>
-      Promise.resolve({
-        agent: {
-          version: VERSION,
-          pid: Deno.pid,
-          uptime_s: Math.round((now() - startedAt) / 1000),
-          ...session.statusFields(),
-          heartbeat_interval_ms: session.heartbeatMs,
-          metrics_interval_ms: session.metricsMs,
-          spool_depth: spool.depth,
-          dropped_samples: spool.dropped,
-          pending_results: results.depth,
-          state_used_bytes: budget.used,
-          state_max_bytes: budget.maxBytes,
-          unreported_forged_commands: intake.unreportedForged,
-          seen_command_ids: seen.size,
-          clock_skew_ms: client.clockSkewMs ?? null,
-          state_dir: stateDir.path,
-        },
-        runtime: {
-          deno: Deno.version.deno,
-          os: Deno.build.os,
-          arch: Deno.build.arch,
-        },
-      }),
-  });
   const executor = new Executor({
-    handlers,
-    maxConcurrency: Math.min(config.max_concurrency, config.max_concurrency_limit),
+    handlers: createHandlers({
+      supervisor,
+      getConfig: () => config.current,
+      applyConfig: (next) => config.apply(next),
+      configPath: options.configPath,
+      requestRestart: () => {
+        restartRequested = true;
+        stop.requestDrain("restart_agent");
+      },
+      diagnostics: () => Promise.resolve(agentDiagnostics(report)),
+    }),
+    maxConcurrency: concurrencyOf(initial),
     logger: logger.child({ component: "executor" }),
   });
+  config.connect({ logger, executor, state, statusChanged });
   const intake = new CommandIntake({
-    workerId: () => session.workerId,
-    allowlist: () => config.allowed_commands,
-    verifier: await makeVerifier(config),
+    workerId: () => state.workerId,
+    allowlist: () => config.current.allowed_commands,
+    verifier,
     seen,
     execute: (command) => executor.submit(command),
     deliver: (result, options) => results.add(result, options).then(statusChanged),
     roomForResults: () => !budget.resultsFull,
-    draining: () => session.draining,
+    draining: () => state.draining,
     logger,
     now,
   });
-  let registering: Promise<void> | undefined;
-  const context: AgentContext = {
-    config: () => config,
+  const report: ReportSources = {
+    baseUrl: () => config.current.base_url,
+    startedAt,
+    state,
+    spool,
+    results,
+    budget,
+    trading: supervisor,
+    stateDir,
+    intake,
+    seen,
     client,
-    session,
+    now,
+  };
+  const context: AgentContext = {
+    config: () => config.current,
+    client,
+    state,
     instanceId: stateDir.instanceId,
     outage: new OutageLog({
       logger,
-      host: new URL(config.base_url).host,
+      host: new URL(initial.base_url).host,
       backlog: () => ({ results: results.depth, samples: spool.depth }),
       now,
     }),
@@ -256,98 +203,31 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
     spool,
     budget,
     intake,
+    executor,
+    trading: supervisor,
     logger,
     now,
     random: Math.random,
-    register: (signal) => {
-      registering ??= registerWorker(context, signal).finally(() => registering = undefined);
-      return registering;
-    },
-    heartbeatBody: () => {
-      const trading = supervisor.state();
-      const sample = session.latestSample;
-      return {
-        current_load: executor.running,
-        metrics: sample
-          ? {
-            ...snapshotOf(sample),
-            trading_status: trading.status,
-            active_trades: trading.active_trades,
-          }
-          : { trading_status: trading.status, active_trades: trading.active_trades },
-      };
-    },
     statusChanged,
   };
 
   logger.info("agent starting", {
     version: VERSION,
-    base_url: config.base_url,
+    base_url: initial.base_url,
     state_dir: stateDir.path,
     pending_results: results.depth,
     spooled_samples: spool.depth,
   });
   statusChanged();
-  // Every loop runs under a supervisor: an exception restarts that loop (one log line,
-  // backoff), it never stops the agent. Only the shutdown signals end them.
-  const supervised = (
-    name: string,
-    loop: (signal: AbortSignal) => Promise<void>,
-    signal: AbortSignal,
-  ) => superviseLoop(name, loop, { logger, signal, random: context.random, now });
-  const running = [
-    supervised("heartbeat", (signal) => runHeartbeatLoop(context, signal), loops.signal),
-    supervised(
-      "metrics sampler",
-      (signal) =>
-        runMetricsSampler(context, { collector, trading: () => supervisor.state() }, signal),
-      AbortSignal.any([loops.signal, sampling.signal]),
-    ),
-    supervised("metrics sender", (signal) => runMetricsSender(context, signal), loops.signal),
-    supervised("result sender", (signal) => runResultSender(context, signal), loops.signal),
-    supervised(
-      "command channel",
-      (signal) =>
-        runCommandChannel(
-          context,
-          agentFetch.client ? { client: agentFetch.client } : {},
-          signal,
-        ),
-      loops.signal,
-    ),
-  ];
+  const loops = startLoops(context, { collector, httpClient: agentFetch.client });
 
   const reason = await stop.drainRequested;
-  logger.info("draining: finishing running commands, no new ones", { reason });
-  session.draining = true;
-  session.setConnection("draining");
-  statusChanged();
   const force = stop.forceSignal;
-  // A forced drain rejects with the force reason; the force itself is handled below.
-  await Promise.race([
-    executor.drain(force).then(() => intake.settled()).catch(() => {}),
-    new Promise((resolve) => force.addEventListener("abort", resolve, { once: true })),
-  ]);
-  sampling.abort();
-  if (!force.aborted) {
-    const flushed = await waitUntilEmpty(() => results.depth === 0, DRAIN_FLUSH_TIMEOUT_MS, force);
-    if (!flushed && !force.aborted) {
-      logger.warn("results not yet delivered stay in the outbox for the next start", {
-        pending_results: results.depth,
-      });
-    }
-    if (session.online) {
-      await waitUntilEmpty(() => spool.depth === 0, DRAIN_SAMPLE_FLUSH_TIMEOUT_MS, force);
-    }
-  }
-  loops.abort();
-  await Promise.all(running);
-  if (!force.aborted) await sendOfflineHeartbeat(context).catch(() => false);
-  await supervisor.shutdown({ force: force.aborted });
+  await drainAgent({ context, executor, loops, supervisor, force }, reason);
   await collector.close();
   agentFetch.close();
   stop.dispose();
-  session.setConnection("stopped");
+  state.setConnection("stopped");
   await status.flush();
   const code = force.aborted ? 1 : restartRequested ? EXIT_RESTART : 0;
   logger.info("agent stopped", { exit_code: code, forced: force.aborted });

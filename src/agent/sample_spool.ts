@@ -1,10 +1,22 @@
-/** Bounded on-disk spool of metrics samples (protocol 3.3, 8). */
+/**
+ * Bounded on-disk spool of metrics samples (protocol 3.3, 8): a durable queue
+ * (`state/durable_queue.ts`) whose key is the sample's `seq`.
+ *
+ * @module
+ */
 import { z } from "zod";
 import type { Logger } from "../log/logger.ts";
-import { parseJson, type Sample, SampleSchema } from "../protocol/mod.ts";
-import { writeFileAtomic } from "../state/atomic_write.ts";
-import { Wake } from "./_wake.ts";
-import { onDiskBytes, StateBudget } from "./state_budget.ts";
+import {
+  type Measurement,
+  parseJson,
+  type Sample,
+  SampleSchema,
+  stampSample,
+} from "../protocol/mod.ts";
+import { writeFileAtomic } from "../shared/atomic_write.ts";
+import type { Wake } from "../shared/wake.ts";
+import { DurableQueue } from "../state/durable_queue.ts";
+import type { StateBudget } from "../state/state_budget.ts";
 
 /** Folder of the spool inside the state dir. */
 export const SAMPLE_SPOOL_DIR = "outbox/samples";
@@ -14,11 +26,6 @@ const MetaSchema = z.object({
   next_seq: z.number().int().nonnegative(),
   dropped: z.number().int().nonnegative(),
 });
-
-interface Entry {
-  seq: number;
-  bytes: number;
-}
 
 /** Options of {@linkcode SampleSpool.open}. */
 export interface SampleSpoolOptions {
@@ -37,40 +44,35 @@ export const DROP_LOG_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Every sample is written to `<state_dir>/outbox/samples/<seq>.json` before it is sent and
- * removed after the server accepted it (or answered that it is a duplicate). `seq` is
- * allocated here, one per stored sample, and its next value is kept in `meta.json`, so it
- * is gap-free across restarts; the only gaps are samples dropped because the budget was
- * used up, and those are counted in `dropped` and logged. The spool gets what results leave of
- * the state dir's budget (`state_budget.ts`); files are counted in whole disk blocks.
+ * removed after the server accepted it (or answered that it is a duplicate). The spool stamps
+ * each sample with the state dir's `stream` and the next `seq` (the collector only measures),
+ * and keeps the next value in `meta.json`, so `seq` is gap-free across restarts; the only
+ * gaps are samples dropped because the budget was used up, and those are counted in
+ * `dropped` and logged. The spool gets what results leave of the state dir's budget
+ * (`state_budget.ts`); files are counted in whole disk blocks.
  */
 export class SampleSpool {
   #dir: string;
+  #queue: DurableQueue<Sample>;
   #stream: string;
   #budget: StateBudget;
   #logger: Logger;
   #now: () => number;
   #lastDropLog = -Infinity;
-  #entries: Entry[];
-  #nextSeq: number;
   #dropped: number;
-  /** Woken whenever a sample is added. */
-  readonly wake: Wake = new Wake();
 
   private constructor(
     dir: string,
+    queue: DurableQueue<Sample>,
     options: SampleSpoolOptions,
-    entries: Entry[],
-    nextSeq: number,
     dropped: number,
   ) {
     this.#dir = dir;
+    this.#queue = queue;
     this.#stream = options.stream;
     this.#budget = options.budget;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
-    this.#entries = entries;
-    options.budget.change("samples", entries.reduce((sum, e) => sum + e.bytes, 0));
-    this.#nextSeq = nextSeq;
     this.#dropped = dropped;
   }
 
@@ -85,17 +87,14 @@ export class SampleSpool {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
-    const entries: Entry[] = [];
-    for await (const entry of Deno.readDir(dir)) {
-      const match = /^(\d{16})\.json$/.exec(entry.name);
-      if (!entry.isFile || !match) continue;
-      const info = await Deno.stat(`${dir}/${entry.name}`);
-      entries.push({ seq: Number(match[1]), bytes: onDiskBytes(info.size) });
-    }
-    entries.sort((a, b) => a.seq - b.seq);
-    const afterFiles = (entries.at(-1)?.seq ?? -1) + 1;
-    const nextSeq = Math.max(meta?.next_seq ?? 0, afterFiles);
-    return new SampleSpool(dir, options, entries, nextSeq, meta?.dropped ?? 0);
+    const queue = await DurableQueue.open(dir, {
+      schema: SampleSchema,
+      budget: options.budget,
+      part: "samples",
+      holdValues: false,
+      firstKey: meta?.next_seq ?? 0,
+    });
+    return new SampleSpool(dir, queue, options, meta?.dropped ?? 0);
   }
 
   /** The stream id samples carry. */
@@ -103,14 +102,14 @@ export class SampleSpool {
     return this.#stream;
   }
 
-  /** The `seq` the next stored sample must carry. */
+  /** The `seq` the next stored sample gets. */
   get nextSeq(): number {
-    return this.#nextSeq;
+    return this.#queue.nextKey;
   }
 
   /** Samples waiting to be sent. */
   get depth(): number {
-    return this.#entries.length;
+    return this.#queue.depth;
   }
 
   /** Samples dropped because the spool was full, over the life of this stream. */
@@ -118,38 +117,47 @@ export class SampleSpool {
     return this.#dropped;
   }
 
+  /** Woken whenever a sample is added. */
+  get wake(): Wake {
+    return this.#queue.wake;
+  }
+
   /**
-   * Stores `sample` (whose `seq` must be {@linkcode SampleSpool.nextSeq}), dropping the
+   * Stamps `measurement` with the stream and the next `seq` and stores it, dropping the
    * oldest samples first when the budget would be passed. When results leave no room even
    * with the spool empty, the new sample is dropped too (its `seq` is used and counted).
+   * Resolves with the stamped sample. A measurement that already carries another stream or
+   * `seq` is refused (`RangeError`): only the spool stamps.
    */
-  async add(sample: Sample): Promise<void> {
-    if (sample.seq !== this.#nextSeq || sample.stream !== this.#stream) {
+  async add(measurement: Measurement & { stream?: string; seq?: number }): Promise<Sample> {
+    const seq = this.nextSeq;
+    if (
+      (measurement.seq !== undefined && measurement.seq !== seq) ||
+      (measurement.stream !== undefined && measurement.stream !== this.#stream)
+    ) {
       throw new RangeError(
-        `expected a sample of stream ${this.#stream} seq ${this.#nextSeq}, got ${sample.stream}/${sample.seq}`,
+        `expected a sample of stream ${this.#stream} seq ${seq}, got ${measurement.stream}/${measurement.seq}`,
       );
     }
-    const text = JSON.stringify(sample);
-    const bytes = onDiskBytes(new TextEncoder().encode(text).length);
+    const sample = stampSample(measurement, { stream: this.#stream, seq });
+    const entry = this.#queue.prepare(sample);
     let dropped = 0;
-    while (this.#entries.length > 0 && !this.#budget.fits(bytes)) {
-      const oldest = this.#entries.shift()!;
-      this.#budget.change("samples", -oldest.bytes);
-      await Deno.remove(this.#file(oldest.seq)).catch(() => {});
+    while (this.#queue.depth > 0 && !this.#budget.fits(entry.bytes)) {
+      await this.#queue.dropOldest();
       dropped++;
       // Counted at once: they are gone even if the write below fails (a full disk).
       this.#dropped++;
     }
-    if (!this.#budget.fits(bytes)) {
+    if (!this.#budget.fits(entry.bytes)) {
       // Results of executed commands use the whole budget; they are never dropped.
+      this.#queue.skip();
       this.#dropped++;
-      this.#nextSeq = sample.seq + 1;
       this.#logDrops(dropped + 1);
       await this.#saveMeta();
-      return;
+      return sample;
     }
     try {
-      await writeFileAtomic(this.#file(sample.seq), text);
+      await this.#queue.append(entry);
     } catch (error) {
       if (dropped > 0) {
         this.#logDrops(dropped);
@@ -157,12 +165,9 @@ export class SampleSpool {
       }
       throw error;
     }
-    this.#entries.push({ seq: sample.seq, bytes });
-    this.#budget.change("samples", bytes);
-    this.#nextSeq = sample.seq + 1;
     await this.#saveMeta();
     if (dropped > 0) this.#logDrops(dropped);
-    this.wake.notify();
+    return sample;
   }
 
   #logDrops(dropped: number): void {
@@ -184,39 +189,15 @@ export class SampleSpool {
    * or parsed is removed and counted in `dropped` (a gap in `seq` is exactly the loss).
    */
   async peek(limit: number): Promise<Sample[]> {
-    const samples: Sample[] = [];
-    const unreadable: Entry[] = [];
-    for (const entry of this.#entries.slice(0, limit)) {
-      let reason: string;
-      try {
-        const parsed = parseJson(SampleSchema, await Deno.readTextFile(this.#file(entry.seq)));
-        if (parsed.ok) {
-          samples.push(parsed.value);
-          continue;
-        }
-        reason = parsed.error;
-      } catch (error) {
-        // Gone meanwhile: dropped for space (and counted) by a concurrent add().
-        if (error instanceof Deno.errors.NotFound) continue;
-        reason = String(error);
-      }
-      unreadable.push(entry);
-      this.#logger.warn("unreadable spooled sample dropped", { seq: entry.seq, reason });
+    const { items, lost } = await this.#queue.peek(limit);
+    for (const { key, reason } of lost) {
+      this.#logger.warn("unreadable spooled sample dropped", { seq: key, reason });
     }
-    let lost = 0;
-    for (const entry of unreadable) {
-      const index = this.#entries.indexOf(entry);
-      if (index < 0) continue; // dropped for space meanwhile, already counted
-      this.#entries.splice(index, 1);
-      this.#budget.change("samples", -entry.bytes);
-      lost++;
-      await Deno.remove(this.#file(entry.seq), { recursive: true }).catch(() => {});
-    }
-    if (lost > 0) {
-      this.#dropped += lost;
+    if (lost.length > 0) {
+      this.#dropped += lost.length;
       await this.#saveMeta();
     }
-    return samples;
+    return items.map((item) => item.value);
   }
 
   /**
@@ -224,21 +205,11 @@ export class SampleSpool {
    * `lost`, it never will (a rejected batch), and they are counted in `dropped`.
    */
   async removeThrough(lastSeq: number, options: { lost?: boolean } = {}): Promise<void> {
-    let removed = 0;
-    while (this.#entries.length > 0 && this.#entries[0]!.seq <= lastSeq) {
-      const entry = this.#entries.shift()!;
-      this.#budget.change("samples", -entry.bytes);
-      removed++;
-      await Deno.remove(this.#file(entry.seq)).catch(() => {});
-    }
+    const removed = await this.#queue.removeThrough(lastSeq);
     if (options.lost && removed > 0) {
       this.#dropped += removed;
       await this.#saveMeta();
     }
-  }
-
-  #file(seq: number): string {
-    return `${this.#dir}/${String(seq).padStart(16, "0")}.json`;
   }
 
   #metaWrite: Promise<void> = Promise.resolve();
@@ -248,7 +219,7 @@ export class SampleSpool {
     const write = this.#metaWrite.catch(() => {}).then(() =>
       writeFileAtomic(
         `${this.#dir}/${META_FILE}`,
-        JSON.stringify({ stream: this.#stream, next_seq: this.#nextSeq, dropped: this.#dropped }),
+        JSON.stringify({ stream: this.#stream, next_seq: this.nextSeq, dropped: this.#dropped }),
       )
     );
     this.#metaWrite = write;

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { Backoff } from "../client/backoff.ts";
-import { abortableDelay } from "../client/delay.ts";
+import { Backoff } from "../shared/backoff.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** Options of {@linkcode superviseLoop}. */

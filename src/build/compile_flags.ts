@@ -8,13 +8,16 @@
  * is known at build time is scoped: the exact environment variables and `--allow-sys` names,
  * no `--allow-ffi` or `--allow-import`, and `--no-prompt` so a missing permission fails
  * instead of asking. At start, `run` then drops what the loaded config does not need
- * (`src/platform/revoke_permissions.ts`).
+ * (`src/permissions/revoke_permissions.ts`).
  *
  * @module
  */
 import { collectorPermissions } from "../collector/permissions.ts";
-import { AGENT_ENV_VARS, AGENT_SYS_CALLS } from "../cli/permissions.ts";
-import { SERVICE_SYS_CALLS } from "../cli/service_command.ts";
+import {
+  AGENT_ENV_VARS,
+  AGENT_SYS_CALLS,
+  SERVICE_SYS_CALLS,
+} from "../permissions/permission_flags.ts";
 import type { ReleaseTarget } from "./targets.ts";
 
 /**

@@ -8,39 +8,22 @@
 import { loadConfig, type LoadConfigOptions } from "../config/load_config.ts";
 import { ConfigError } from "../config/config_error.ts";
 import type { AgentConfig } from "../config/schema.ts";
-import { isLoopbackHost } from "../config/schema.ts";
+import { isLoopbackHost } from "../protocol/loopback.ts";
+import { withTimeout } from "../shared/timeout.ts";
 import { redactSecrets } from "../protocol/api_key.ts";
-import {
-  CLOCK_SKEW_MS,
-  INSTANCE_ID_HEADER,
-  type Platform,
-  PLATFORMS,
-} from "../protocol/constants.ts";
+import { CLOCK_SKEW_MS } from "../protocol/constants.ts";
 import { networkHint, notFoundHint } from "../client/diagnose.ts";
 import { describePermissionError } from "../platform/permission_error.ts";
 import { createAgentFetch } from "../client/http_fetch.ts";
-import { userAgent } from "../client/user_agent.ts";
+import { openWorkerSocket } from "../client/worker_socket.ts";
+import { registrationBody } from "../client/registration_body.ts";
 import { WorkerClient } from "../client/worker_client.ts";
 import { loadOrCreateInstanceId, probeStateDirLock } from "../state/state_dir.ts";
-import { VERSION } from "../version.ts";
+import type { CheckResult } from "./check_result.ts";
 import type { CliIo } from "./cli_io.ts";
 import { proxyInUse } from "./proxy_in_use.ts";
 import { permissionChecks } from "./effective_permissions.ts";
 import { readStatusReport } from "./status_command.ts";
-
-/** The outcome of one check. */
-export interface CheckResult {
-  /** Short name, e.g. `DNS`. */
-  name: string;
-  /** Passed (true), failed (false) or skipped because an earlier check failed (null). */
-  ok: boolean | null;
-  /** What was found. */
-  detail: string;
-  /** What to do when it failed. */
-  hint?: string;
-  /** Passed, but with something the user should look at (shown with `!`). */
-  warning?: boolean;
-}
 
 /** Options of {@linkcode runDoctor}. */
 export interface DoctorOptions {
@@ -288,7 +271,7 @@ async function checkTcp(host: string, port: number, timeoutMs: number): Promise<
     const conn = await withTimeout(
       Deno.connect({ hostname: host, port }),
       timeoutMs,
-      (c) => c.close(),
+      { onLate: (c) => c.close() },
     );
     conn.close();
     return {
@@ -318,7 +301,7 @@ async function checkTls(
     const conn = await withTimeout(
       Deno.connectTls({ hostname: host, port, ...(caCerts ? { caCerts } : {}) }),
       timeoutMs,
-      (c) => c.close(),
+      { onLate: (c) => c.close() },
     );
     try {
       const info = await withTimeout(conn.handshake(), timeoutMs);
@@ -360,19 +343,8 @@ async function checkRegister(
     now,
     timeoutMs,
   });
-  const platform: Platform = (PLATFORMS as readonly string[]).includes(Deno.build.os)
-    ? Deno.build.os as Platform
-    : "linux";
-  const outcome = await client.register({
-    hostname: config.hostname,
-    platform,
-    version: VERSION,
-    capabilities: config.capabilities,
-    max_concurrency: config.max_concurrency,
-    metadata: { arch: Deno.build.arch, runtime: `deno ${Deno.version.deno}` },
-    // The agent's own instance id: the server must see doctor as this machine (v1.1).
-    instance_id: instanceId,
-  });
+  // The agent's own body and instance id: the server must see doctor as this machine (v1.1).
+  const outcome = await client.register(await registrationBody(config, instanceId));
   const skew = client.clockSkewMs;
   const clock: CheckResult = skew === undefined
     ? { name: "clock skew", ok: null, detail: "unknown: the server sent no server_time" }
@@ -449,19 +421,9 @@ async function checkWebSocket(
   timeoutMs: number,
   instanceId: string,
 ): Promise<CheckResult> {
-  const socketOptions: { headers: Record<string, string>; client?: Deno.HttpClient } = {
-    headers: {
-      "Authorization": `Bearer ${apiKey}`,
-      "X-Worker-Id": workerId,
-      [INSTANCE_ID_HEADER]: instanceId,
-      "User-Agent": userAgent(),
-    },
-  };
-  if (client) socketOptions.client = client;
   let socket: WebSocket;
   try {
-    // The "dom" lib's WebSocket type hides Deno's options overload (headers, client).
-    socket = new WebSocket(url, socketOptions as unknown as string[]);
+    socket = openWorkerSocket({ url, apiKey, workerId, instanceId, client });
   } catch (error) {
     return {
       name: "WebSocket",
@@ -512,25 +474,4 @@ function errorText(error: unknown): string {
   return redactSecrets(
     describePermissionError(error) ?? (error instanceof Error ? error.message : String(error)),
   );
-}
-
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  dispose?: (late: T) => void,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut = false;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(`timed out after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-    if (timedOut && dispose) promise.then(dispose, () => {});
-  }
 }

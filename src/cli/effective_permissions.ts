@@ -1,7 +1,7 @@
 /**
  * What `doctor` reports about Deno permissions: per category, what this process holds (all,
  * some names, none), whether that covers what the config needs to start, and what `run`
- * would then revoke (`src/platform/revoke_permissions.ts`).
+ * would then revoke (`src/permissions/revoke_permissions.ts`).
  *
  * @module
  */
@@ -13,14 +13,14 @@ import {
   type PermissionNeeds,
   runningPermissionNeeds,
   startPermissionNeeds,
-} from "../platform/permission_needs.ts";
+} from "../permissions/permission_needs.ts";
 import {
   DENO_SYS_NAMES,
   describeRevokeReport,
   planRevocation,
-} from "../platform/revoke_permissions.ts";
-import { AGENT_ENV_VARS } from "./permissions.ts";
-import type { CheckResult } from "./doctor.ts";
+} from "../permissions/revoke_permissions.ts";
+import { AGENT_ENV_VARS } from "../permissions/permission_flags.ts";
+import type { CheckResult } from "./check_result.ts";
 
 /** What this process holds in one category. */
 export interface EffectivePermission {

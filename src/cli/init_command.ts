@@ -3,9 +3,9 @@ import { describeApiKeyProblem } from "../protocol/api_key.ts";
 import { renderConfigTemplate } from "../config/config_template.ts";
 import { DEFAULT_BASE_URL, describeBaseUrlProblem, normalizeBaseUrl } from "../config/schema.ts";
 import { defaultConfigPath } from "../platform/paths.ts";
-import { writeFileAtomic } from "../state/atomic_write.ts";
+import { writeFileAtomic } from "../shared/atomic_write.ts";
 import type { CliIo } from "./cli_io.ts";
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "../shared/usage_error.ts";
 
 /** Options of {@linkcode initCommand}. */
 export interface InitOptions {
@@ -40,7 +40,6 @@ export async function initCommand(options: InitOptions, io: CliIo): Promise<numb
     defaultConfigPath({ env: io.env });
   if (!options.force && await exists(path)) {
     throw new UsageError(
-      "--force",
       `${path} already exists; edit it, or run \`worker-agent init --force\` to replace it`,
     );
   }
@@ -49,7 +48,6 @@ export async function initCommand(options: InitOptions, io: CliIo): Promise<numb
     const problem = describeBaseUrlProblem(baseUrl);
     if (problem) {
       throw new UsageError(
-        "--base-url",
         `--base-url: ${JSON.stringify(baseUrl)} is not valid: ${problem}; use https://host[:port]`,
       );
     }
@@ -61,7 +59,6 @@ export async function initCommand(options: InitOptions, io: CliIo): Promise<numb
     const problem = describeApiKeyProblem(given);
     if (problem) {
       throw new UsageError(
-        "--api-key",
         `--api-key: ${problem}; copy the key from the FineTuneLab dashboard (Workers > API keys)`,
       );
     }
@@ -100,18 +97,17 @@ async function askForKey(io: CliIo): Promise<string> {
     if (!problem) return key;
     io.stderr(`that is not a worker key: ${problem}\n`);
   }
-  throw new UsageError("--api-key", NO_KEY_MESSAGE);
+  throw new UsageError(NO_KEY_MESSAGE);
 }
 
 /** The key piped in: the first non-empty line of stdin. */
 async function keyFromStdin(io: CliIo): Promise<string> {
   const line = (await io.readStdin(MAX_STDIN_BYTES)).split(/\r?\n/).map((l) => l.trim())
     .find((l) => l !== "");
-  if (line === undefined) throw new UsageError("--api-key", NO_KEY_MESSAGE);
+  if (line === undefined) throw new UsageError(NO_KEY_MESSAGE);
   const problem = describeApiKeyProblem(line);
   if (problem) {
     throw new UsageError(
-      "--api-key",
       `the key on stdin is not valid: ${problem}; copy the key from the FineTuneLab dashboard (Workers > API keys)`,
     );
   }
@@ -127,7 +123,6 @@ async function askForBaseUrl(io: CliIo): Promise<string> {
     io.stderr(`that URL is not valid: ${problem}; use https://host[:port]\n`);
   }
   throw new UsageError(
-    "--base-url",
     "no valid control plane URL entered; run init again, or pass --base-url https://host[:port]",
   );
 }

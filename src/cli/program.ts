@@ -13,16 +13,16 @@ import { createLogger, LOG_LEVELS } from "../log/logger.ts";
 import { type CliIo, processCliIo } from "./cli_io.ts";
 import { doctorCommand } from "./doctor.ts";
 import { initCommand, shellQuote } from "./init_command.ts";
-import { agentPermissionFlags, formatPermissionFlags } from "./permissions.ts";
-import { moveConfigFlagsLast, rewriteSeedFlags } from "./seed_flags.ts";
+import { agentPermissionFlags, formatPermissionFlags } from "../permissions/permission_flags.ts";
+import { moveConfigFlagsLast, rewriteLegacyFlags } from "./legacy_flags.ts";
 import { serviceCommand } from "./service_command.ts";
 import { narrowPermissionsForRun } from "./start_permissions.ts";
 import { serviceSourceNote } from "./service_source_note.ts";
 import { agentCompileFlags, compileOs } from "../build/compile_flags.ts";
-import { describeRevokeReport } from "../platform/revoke_permissions.ts";
+import { describeRevokeReport } from "../permissions/revoke_permissions.ts";
 import { statusCommand } from "./status_command.ts";
 import { probeStateDirLock, StateDirLockedError } from "../state/state_dir.ts";
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "../shared/usage_error.ts";
 import type { RunAgentOptions } from "../agent/run_agent.ts";
 import { versionLine } from "./version_line.ts";
 
@@ -91,7 +91,7 @@ Start here:
   worker-agent run             run in the foreground (Ctrl-C stops)
 
 Exit codes: 0 clean stop, 1 runtime failure, 2 usage or config error, 75 restart requested.
-The seed's -init, -config P and -version still work.`,
+The legacy single-dash flags -init, -config P and -version still work.`,
     );
 
   const configOption = () => new Option("-c, --config <path>", CONFIG_HELP);
@@ -278,13 +278,12 @@ Examples:
       io.stdout(`${versionLine()}\n`);
     });
 
-  const words = moveConfigFlagsLast(rewriteSeedFlags(argv));
+  const words = moveConfigFlagsLast(rewriteLegacyFlags(argv));
   const first = words[0];
   if (first !== undefined && !first.startsWith("-")) {
     const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
     if (!known.includes(first) && first !== "help") {
       throw new UsageError(
-        first,
         `unknown command '${first}'; the commands are ${
           known.join(", ")
         } (see worker-agent --help)`,

@@ -1,5 +1,5 @@
 /** Reading from the terminal or a pipe: a secret without echo, a visible line, all of stdin. */
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "../shared/usage_error.ts";
 
 /** A terminal input stream (Deno.stdin's shape). */
 export interface RawInput {
@@ -25,7 +25,7 @@ export async function readHiddenLine(input: RawInput): Promise<string> {
       for (const ch of decoder.decode(buffer.subarray(0, n), { stream: true })) {
         if (ch === "\r" || ch === "\n") return line;
         if (ch === "\x03" || ch === "\x04") {
-          throw new UsageError("--api-key", "cancelled: no key entered");
+          throw new UsageError("cancelled: no key entered");
         }
         if (ch === "\x7f" || ch === "\b") line = line.slice(0, -1);
         else if (ch >= " ") line += ch;
@@ -65,6 +65,8 @@ export async function readVisibleLine(input: LineInput, maxChars = 2048): Promis
  * piped in (`echo wak_… | worker-agent init`).
  */
 export async function readAll(input: LineInput, maxBytes: number): Promise<string> {
+  // Not shared/bounded_read.ts: a piped key is cut at `maxBytes` (the rest is never read), not
+  // refused, and stdin here is a `Deno.Reader`-like `LineInput` (a fake in tests), not a stream.
   const chunks: Uint8Array[] = [];
   let size = 0;
   const buffer = new Uint8Array(4096);

@@ -17,15 +17,7 @@ import {
   WINDOWS_TASK_NAME,
   windowsTaskXml,
 } from "./service_definitions.ts";
-import { UsageError } from "./usage_error.ts";
-
-/**
- * `--allow-sys` names the service command needs on each OS: macOS asks for the user id
- * (`launchctl bootstrap gui/<uid>`).
- */
-export const SERVICE_SYS_CALLS: Partial<Record<typeof Deno.build.os, readonly string[]>> = {
-  darwin: ["uid"],
-};
+import { UsageError } from "../shared/usage_error.ts";
 
 /** Service actions. */
 export type ServiceAction = "install" | "uninstall" | "status";
@@ -181,7 +173,6 @@ async function runManager(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new UsageError(
-        "service",
         `${program} is not available on this machine; run \`worker-agent service install --dry-run\` and set the service up by hand`,
       );
     }

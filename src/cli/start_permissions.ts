@@ -5,9 +5,9 @@
  * @module
  */
 import type { AgentConfig } from "../config/schema.ts";
-import { runningPermissionNeeds, startPermissionNeeds } from "../platform/permission_needs.ts";
-import { type RevokeReport, revokeUnneededPermissions } from "../platform/revoke_permissions.ts";
-import { UsageError } from "./usage_error.ts";
+import { runningPermissionNeeds, startPermissionNeeds } from "../permissions/permission_needs.ts";
+import { type RevokeReport, revokeUnneededPermissions } from "../permissions/revoke_permissions.ts";
+import { UsageError } from "../shared/usage_error.ts";
 
 /** Options of {@linkcode narrowPermissionsForRun}. */
 export interface NarrowPermissionsOptions {
@@ -47,7 +47,6 @@ export function narrowPermissionsForRun(
   }
   if (missing.length > 0) {
     throw new UsageError(
-      "run",
       `this config needs ${missing.join(", ")}, which this process was not granted. ` +
         "Run it with the flags `worker-agent permissions` prints for this config; for a service " +
         "installed from a source checkout, run `deno task agent service install` again, since " +

@@ -1,5 +1,11 @@
-/** The one place that decides what an HTTP answer from the control plane means. */
-import { ErrorBodySchema, redactSecrets, validate } from "../protocol/mod.ts";
+/**
+ * The one place that decides what an answer from the control plane means: an HTTP answer
+ * ({@linkcode classifyFailure}) and the end of a WebSocket session ({@linkcode classifySocketEnd})
+ * come to the same few kinds, which the loops turn into the same waits.
+ *
+ * @module
+ */
+import { CloseCode, ErrorBodySchema, redactSecrets, validate } from "../protocol/mod.ts";
 import { parseBoundedJson } from "../protocol/bounded_json.ts";
 
 /**
@@ -43,6 +49,15 @@ export function parseRetryAfter(value: string | null, now: number): number | und
     if (Number.isNaN(date)) return undefined;
     ms = date - now;
   }
+  return boundServerWaitMs(ms);
+}
+
+/**
+ * A wait the server asked for (`Retry-After`, a `disconnect` frame's `retry_after_seconds`),
+ * kept between 1 s and one hour: 0 must not make a loop spin, and a delay past 2^31 ms would
+ * fire at once (timer overflow).
+ */
+export function boundServerWaitMs(ms: number): number {
   return Math.min(3_600_000, Math.max(1_000, Math.round(ms)));
 }
 
@@ -104,4 +119,57 @@ function keyHolderOf(body: unknown): KeyHolder {
 /** `text` with control characters replaced, so a hostile name cannot forge log lines. */
 function printable(text: string): string {
   return [...text].map((c) => (c < " " || c === "\x7f" ? "?" : c)).join("");
+}
+
+/** How one WebSocket session (protocol 3.5) ended, as the command channel saw it. */
+export type SocketEnd =
+  | { kind: "closed"; code: number; reason: string; welcomed: boolean }
+  | { kind: "refused"; status: number; message: string }
+  | { kind: "error"; message: string }
+  | { kind: "bad_frame"; message: string }
+  | { kind: "aborted" };
+
+/**
+ * What the end of a WebSocket session means, decided like an HTTP answer:
+ * - `unsupported`: the upgrade answered 404 (no WebSocket endpoint: heartbeat polling only);
+ * - `auth`: the upgrade answered 401/403, or the server closed with 4001/4003 (the slow auth
+ *   schedule, like a 401 on register);
+ * - `key_in_use`: the upgrade answered 409 (v1.1: another machine holds the key; never fight);
+ * - `replaced`: closed with 4008 (another session of this worker took over: back off);
+ * - `retry`: anything else: a network error, another close code (4029 included), an unusable
+ *   frame (`badFrame`): reconnect with backoff, `disconnect`'s delay winning.
+ */
+export type SocketOutcome =
+  | { kind: "unsupported"; reason: string }
+  | { kind: "auth"; reason: string }
+  | { kind: "key_in_use"; reason: string }
+  | { kind: "replaced"; reason: string }
+  | { kind: "retry"; reason: string; badFrame: boolean };
+
+/** Classifies how a WebSocket session ended (`aborted` is the agent's own shutdown, not here). */
+export function classifySocketEnd(end: Exclude<SocketEnd, { kind: "aborted" }>): SocketOutcome {
+  if (end.kind === "refused") {
+    if (end.status === 404) return { kind: "unsupported", reason: "upgrade answered 404" };
+    if (end.status === 401 || end.status === 403) {
+      return { kind: "auth", reason: `WebSocket upgrade refused with HTTP ${end.status}` };
+    }
+    if (end.status === 409) {
+      return {
+        kind: "key_in_use",
+        reason: "WebSocket upgrade refused with HTTP 409: the key is in use elsewhere",
+      };
+    }
+    return { kind: "retry", reason: `upgrade refused with HTTP ${end.status}`, badFrame: false };
+  }
+  if (end.kind === "closed") {
+    if (end.code === CloseCode.unauthorized || end.code === CloseCode.forbidden) {
+      return { kind: "auth", reason: `WebSocket closed ${end.code} ${end.reason}` };
+    }
+    if (end.code === CloseCode.replaced) {
+      return { kind: "replaced", reason: "session replaced (4008)" };
+    }
+    const reason = `closed ${end.code}${end.reason ? ` ${end.reason}` : ""}`;
+    return { kind: "retry", reason, badFrame: false };
+  }
+  return { kind: "retry", reason: end.message, badFrame: end.kind === "bad_frame" };
 }

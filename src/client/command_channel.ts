@@ -2,7 +2,6 @@
 import type { Logger } from "../log/logger.ts";
 import {
   CloseCode,
-  INSTANCE_ID_HEADER,
   MAX_FRAME_BYTES,
   ServerFrameSchema,
   validate,
@@ -11,10 +10,11 @@ import {
 } from "../protocol/mod.ts";
 import { parseBoundedJson } from "../protocol/bounded_json.ts";
 import type { WebSocketState } from "../state/agent_status.ts";
-import { Backoff } from "./backoff.ts";
+import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
+import { boundServerWaitMs, classifySocketEnd, type SocketEnd } from "./api_outcome.ts";
 import { ClockJumpDetector } from "./clock_jump.ts";
-import { abortableDelay } from "./delay.ts";
-import { userAgent } from "./user_agent.ts";
+import { abortableDelay } from "../shared/delay.ts";
+import { openWorkerSocket } from "./worker_socket.ts";
 
 /** Options of {@linkcode CommandChannel}. */
 export interface CommandChannelOptions {
@@ -30,10 +30,13 @@ export interface CommandChannelOptions {
   onCommand: (raw: unknown) => Promise<boolean>;
   /** Told every state change. */
   onState?: (state: WebSocketState, detail?: string) => void;
-  /** Told when the server refuses the key (401/403 or close 4001/4003). */
-  onAuthFailure?: (reason: string) => void;
-  /** Told when the server refuses the upgrade with 409: another machine holds the key (v1.1). */
-  onKeyInUse?: (reason: string) => void;
+  /** Told when the server refuses the key (401/403 or close 4001/4003), and when it tries again. */
+  onAuthFailure?: (reason: string, retryInMs: number) => void;
+  /**
+   * Told when the server refuses the upgrade with 409: another machine holds the key (v1.1),
+   * and when it tries again.
+   */
+  onKeyInUse?: (reason: string, retryInMs: number) => void;
   /** Where connection events are logged. */
   logger: Logger;
   /** HTTP client for `ca_file`/`proxy`. */
@@ -42,19 +45,13 @@ export interface CommandChannelOptions {
   pingIntervalMs?: number;
   /** Reconnect schedule. @default {new Backoff()} */
   backoff?: Backoff;
+  /** Wait schedule after the server refused the key or found it in use. @default {new AuthRetrySchedule()} */
+  authRetry?: AuthRetrySchedule;
   /** Wall clock. @default {Date.now} */
   now?: () => number;
   /** Jump detection. @default {new ClockJumpDetector()} */
   clockJump?: ClockJumpDetector;
 }
-
-/** How one WebSocket session ended. */
-type SessionEnd =
-  | { kind: "closed"; code: number; reason: string; welcomed: boolean }
-  | { kind: "refused"; status: number; message: string }
-  | { kind: "error"; message: string }
-  | { kind: "bad_frame"; message: string }
-  | { kind: "aborted" };
 
 /** Frame types a newer server may send that this agent ignores (anything not in protocol 3.5). */
 const KNOWN_FRAME_TYPES = ["welcome", "command", "ping", "pong", "disconnect"];
@@ -75,33 +72,21 @@ export class CommandChannel {
   #now: () => number;
   #socket: WebSocket | undefined;
   #state: WebSocketState = "closed";
-  #forceReconnect: (() => void) | undefined;
+  #authRetry: AuthRetrySchedule;
 
   /** Creates a channel; nothing connects until {@linkcode CommandChannel.run}. */
   constructor(options: CommandChannelOptions) {
     this.#options = options;
     this.#backoff = options.backoff ?? new Backoff();
+    this.#authRetry = options.authRetry ?? new AuthRetrySchedule();
     this.#now = options.now ?? Date.now;
   }
 
-  /** The current state. */
-  get state(): WebSocketState {
-    return this.#state;
-  }
-
-  /** Sends an `ack`; returns false when no socket is open (the server will resend). */
-  ack(commandId: string): boolean {
-    return this.#send({ type: "ack", command_id: commandId });
-  }
-
-  /** Closes the current session so that `run()` reconnects at once. */
-  reconnect(): void {
-    this.#forceReconnect?.();
-  }
-
   /**
-   * Connects and reconnects until `signal` aborts; then closes the socket with 1000.
-   * After an auth refusal it calls `onAuthFailure` and retries only every 5 minutes.
+   * Connects and reconnects until `signal` aborts; then closes the socket with 1000. How a
+   * session ended is judged by `classifySocketEnd` (`api_outcome.ts`), beside the HTTP
+   * answers: after an auth refusal (or a key in use) it calls `onAuthFailure` (`onKeyInUse`)
+   * and waits on the slow auth schedule (5 min doubling to 60 min, like register).
    */
   async run(signal: AbortSignal): Promise<void> {
     const { logger } = this.#options;
@@ -109,54 +94,50 @@ export class CommandChannel {
       this.#setState("connecting");
       const end = await this.#session(signal);
       if (signal.aborted || end.kind === "aborted") break;
+      const outcome = classifySocketEnd(end);
       let wait: number;
-      if (end.kind === "refused" && end.status === 404) {
-        this.#setState("unsupported", "upgrade answered 404");
-        logger.info("control plane has no WebSocket endpoint; using heartbeat polling");
-        wait = 10 * 60_000;
-      } else if (
-        end.kind === "refused" && (end.status === 401 || end.status === 403) ||
-        end.kind === "closed" &&
-          (end.code === CloseCode.unauthorized || end.code === CloseCode.forbidden)
-      ) {
-        const reason = end.kind === "refused"
-          ? `WebSocket upgrade refused with HTTP ${end.status}`
-          : `WebSocket closed ${end.code} ${end.reason}`;
-        this.#setState("closed", reason);
-        this.#options.onAuthFailure?.(reason);
-        wait = 5 * 60_000;
-      } else if (end.kind === "refused" && end.status === 409) {
-        // v1.1: another machine holds this key. Never fight for the session.
-        const reason = "WebSocket upgrade refused with HTTP 409: the key is in use elsewhere";
-        this.#setState("closed", reason);
-        this.#options.onKeyInUse?.(reason);
-        wait = 5 * 60_000;
-      } else if (end.kind === "closed" && end.code === CloseCode.replaced) {
-        // Another session of this worker took over (a second agent with the same key on a
-        // server without v1.1, or our own reconnect racing the old socket). Back off rather
-        // than fight over the session, and say so once per streak, not once per replacement.
-        this.#setState("closed", "session replaced (4008)");
-        if (!this.#replacedStreak) {
-          logger.warn(
-            "WebSocket session replaced by another connection of this worker (is the same key used on another machine?); backing off",
-          );
-        } else logger.debug("WebSocket session replaced again");
-        this.#replacedStreak = true;
-        wait = this.#backoff.next();
-      } else {
-        const detail = end.kind === "closed"
-          ? `closed ${end.code}${end.reason ? ` ${end.reason}` : ""}`
-          : end.kind === "refused"
-          ? `upgrade refused with HTTP ${end.status}`
-          : end.message;
-        this.#setState("closed", detail);
-        wait = this.#backoff.retryWait(this.#retryAfterMs);
-        if (end.kind === "bad_frame") {
-          logger.warn("the server sent an unusable WebSocket frame; reconnecting", {
-            detail,
-            wait_ms: wait,
-          });
-        } else logger.debug("WebSocket down, reconnecting", { detail, wait_ms: wait });
+      switch (outcome.kind) {
+        case "unsupported":
+          this.#setState("unsupported", outcome.reason);
+          logger.info("control plane has no WebSocket endpoint; using heartbeat polling");
+          wait = 10 * 60_000;
+          break;
+        case "auth":
+          this.#setState("closed", outcome.reason);
+          wait = this.#authRetry.next();
+          this.#options.onAuthFailure?.(outcome.reason, wait);
+          break;
+        case "key_in_use":
+          // v1.1: another machine holds this key. Never fight for the session.
+          this.#setState("closed", outcome.reason);
+          wait = this.#authRetry.next();
+          this.#options.onKeyInUse?.(outcome.reason, wait);
+          break;
+        case "replaced":
+          // Another session of this worker took over (a second agent with the same key on a
+          // server without v1.1, or our own reconnect racing the old socket). Back off rather
+          // than fight over the session, and say so once per streak, not once per replacement.
+          this.#setState("closed", outcome.reason);
+          if (!this.#replacedStreak) {
+            logger.warn(
+              "WebSocket session replaced by another connection of this worker (is the same key used on another machine?); backing off",
+            );
+          } else logger.debug("WebSocket session replaced again");
+          this.#replacedStreak = true;
+          wait = this.#backoff.next();
+          break;
+        case "retry":
+          this.#setState("closed", outcome.reason);
+          wait = this.#backoff.retryWait(this.#retryAfterMs);
+          if (outcome.badFrame) {
+            logger.warn("the server sent an unusable WebSocket frame; reconnecting", {
+              detail: outcome.reason,
+              wait_ms: wait,
+            });
+          } else {
+            logger.debug("WebSocket down, reconnecting", { detail: outcome.reason, wait_ms: wait });
+          }
+          break;
       }
       this.#retryAfterMs = undefined;
       await abortableDelay(wait, signal);
@@ -184,42 +165,35 @@ export class CommandChannel {
     }
   }
 
-  #session(signal: AbortSignal): Promise<SessionEnd> {
+  #session(signal: AbortSignal): Promise<SocketEnd> {
     const { url, apiKey, workerId, logger } = this.#options;
     const pingIntervalMs = this.#options.pingIntervalMs ?? WS_PING_INTERVAL_MS;
     const clockJump = this.#options.clockJump ?? new ClockJumpDetector({ now: this.#now });
-    return new Promise<SessionEnd>((resolve) => {
+    return new Promise<SocketEnd>((resolve) => {
       let settled = false;
       let welcomed = false;
       let errorMessage = "";
       let outstandingPings = 0;
       let ticker: ReturnType<typeof setInterval> | undefined;
-      const socketOptions: { headers: Record<string, string>; client?: Deno.HttpClient } = {
-        headers: {
-          "Authorization": `Bearer ${apiKey}`,
-          "X-Worker-Id": workerId,
-          "User-Agent": userAgent(),
-        },
-      };
-      if (this.#options.instanceId !== undefined) {
-        socketOptions.headers[INSTANCE_ID_HEADER] = this.#options.instanceId;
-      }
-      if (this.#options.client) socketOptions.client = this.#options.client;
       let socket: WebSocket;
       try {
-        // The "dom" lib's WebSocket type hides Deno's options overload (headers, client).
-        socket = new WebSocket(url, socketOptions as unknown as string[]);
+        socket = openWorkerSocket({
+          url,
+          apiKey,
+          workerId,
+          instanceId: this.#options.instanceId,
+          client: this.#options.client,
+        });
       } catch (error) {
         resolve({ kind: "error", message: (error as Error).message });
         return;
       }
       this.#socket = socket;
-      const finish = (end: SessionEnd) => {
+      const finish = (end: SocketEnd) => {
         if (settled) return;
         settled = true;
         clearInterval(ticker);
         signal.removeEventListener("abort", onAbort);
-        this.#forceReconnect = undefined;
         if (this.#socket === socket) this.#socket = undefined;
         resolve(end);
       };
@@ -241,10 +215,6 @@ export class CommandChannel {
         finish({ kind: "aborted" });
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.#forceReconnect = () => {
-        closeSocket(CloseCode.normal, "reconnecting");
-        finish({ kind: "error", message: "reconnect requested" });
-      };
       socket.onopen = () => {
         this.#setState("open");
         logger.info("WebSocket command channel open");
@@ -317,6 +287,7 @@ export class CommandChannel {
           case "welcome":
             welcomed = true;
             this.#backoff.healthy();
+            this.#authRetry.reset();
             break;
           case "ping":
             this.#send({ type: "pong", ts: frame.ts });
@@ -331,11 +302,7 @@ export class CommandChannel {
               reason: frame.reason,
               retry_after_seconds: frame.retry_after_seconds,
             });
-            // Bounded like Retry-After: a delay past 2^31 ms would fire at once (timer overflow).
-            this.#retryAfterMs = Math.min(
-              3_600_000,
-              Math.max(1_000, Math.round(frame.retry_after_seconds * 1000)),
-            );
+            this.#retryAfterMs = boundServerWaitMs(frame.retry_after_seconds * 1000);
             closeSocket(CloseCode.normal, "server asked to disconnect");
             break;
           case "command": {

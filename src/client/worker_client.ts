@@ -17,6 +17,8 @@ import {
   validate,
 } from "../protocol/mod.ts";
 import { MAX_ANSWER_BYTES, parseBoundedJson } from "../protocol/bounded_json.ts";
+import { isLoopbackHost } from "../protocol/loopback.ts";
+import { BodyTooLargeError, readBoundedBytes } from "../shared/bounded_read.ts";
 import { type ApiOutcome, classifyFailure } from "./api_outcome.ts";
 import { describeNetworkError } from "./diagnose.ts";
 import { userAgent } from "./user_agent.ts";
@@ -135,10 +137,16 @@ export class WorkerClient {
         body: JSON.stringify(body),
         signal,
       });
-      text = await readBodyText(response, MAX_ANSWER_BYTES);
+      text = new TextDecoder().decode(
+        await readBoundedBytes(response.body, { maxBytes: MAX_ANSWER_BYTES }),
+      );
     } catch (error) {
-      if (error instanceof AnswerTooLargeError) {
-        return { kind: "retry", reason: error.message, status: response!.status };
+      if (error instanceof BodyTooLargeError) {
+        return {
+          kind: "retry",
+          reason: `HTTP ${response!.status} answer body too large (over ${error.maxBytes} bytes)`,
+          status: response!.status,
+        };
       }
       const reason = timeout.aborted
         ? `request timed out after ${options.timeoutMs ?? this.#timeoutMs} ms`
@@ -184,39 +192,4 @@ export class WorkerClient {
     if (typeof serverTime !== "number" || !Number.isFinite(serverTime)) return;
     this.#skewMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
   }
-}
-
-class AnswerTooLargeError extends Error {}
-
-/** The body as text, or {@linkcode AnswerTooLargeError} as soon as it passes `maxBytes`. */
-async function readBodyText(response: Response, maxBytes: number): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new AnswerTooLargeError(
-        `HTTP ${response.status} answer body too large (over ${maxBytes} bytes)`,
-      );
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
-/** Whether `hostname` is a loopback host (`localhost`, 127.0.0.0/8, `::1`). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -21,6 +21,7 @@ import { parseStatF, STAT_F_FORMAT } from "./parse_stat_f.ts";
 import { PROBE_END_MARKER, ProbeProcess } from "./probe_process.ts";
 import { volumeUsage } from "./statfs_disk.ts";
 import type { DiskReading, SystemReader, SystemReading } from "./system_reading.ts";
+import { withTimeout } from "../shared/timeout.ts";
 
 /** The `/proc` files the Linux collector reads, by request word of the helper. */
 export const LINUX_PROC_FILES = {
@@ -156,14 +157,6 @@ export class ProcFileSource {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** The Linux {@linkcode SystemReader}. */
 export function createLinuxReader(options: LinuxReaderOptions = {}): SystemReader & {
   readonly proc: ProcFileSource;
@@ -208,7 +201,10 @@ export function createLinuxReader(options: LinuxReaderOptions = {}): SystemReade
         }),
         health.run("loadavg", () => Deno.loadavg() as [number, number, number]),
         currentDisks(signal),
-        health.run("disk", () => withTimeout(volumeUsage(diskPath), timeoutMs, "statfs")),
+        health.run("disk", () =>
+          withTimeout(volumeUsage(diskPath), timeoutMs, {
+            message: `statfs did not answer within ${timeoutMs} ms`,
+          })),
         health.run(
           "network",
           async () =>

@@ -6,7 +6,7 @@
  * import { createCollector } from "./mod.ts";
  * const collector = createCollector({ diskPath: "/var/lib/agent" });
  * const sample = await collector.sample({
- *   stream: "s1", seq: 0, spoolDepth: 0, droppedSamples: 0,
+ *   spoolDepth: 0, droppedSamples: 0,
  *   trading: { status: "stopped", pid: null, uptime_s: null, restarts: 0, active_trades: 0 },
  * });
  * await collector.close();

@@ -8,7 +8,7 @@
 import os from "node:os";
 import process from "node:process";
 import type { Logger } from "../log/logger.ts";
-import type { Gpu, NetInterface, Sample } from "../protocol/mod.ts";
+import type { Gpu, Measurement, NetInterface } from "../protocol/mod.ts";
 import type { Collector, CollectorInput } from "./collector.ts";
 import { counterRate, type CpuTimes, cpuUsage, processCpuPercent } from "./counter_delta.ts";
 import { ProbeHealth } from "./probe_health.ts";
@@ -102,7 +102,7 @@ export class SamplingCollector implements Collector {
   }
 
   /** See {@linkcode Collector.sample}. */
-  async sample(input: CollectorInput, signal?: AbortSignal): Promise<Sample> {
+  async sample(input: CollectorInput, signal?: AbortSignal): Promise<Measurement> {
     signal?.throwIfAborted();
     if (this.#closed) throw new Error("collector is closed");
     const [reading, gpus] = await Promise.all([
@@ -134,8 +134,6 @@ export class SamplingCollector implements Collector {
     const net = this.#netRates(reading, at);
     const memory = reading.memory;
     return {
-      stream: input.stream,
-      seq: input.seq,
       ts: Math.max(0, Math.round(at)),
       cpu_percent: roundOrNull(cpu?.total, 1),
       cpu_per_core: cpu ? cpu.perCore.map((p) => roundOrNull(p, 1)) : [],

@@ -5,14 +5,15 @@
  * @module
  */
 import { z } from "zod";
+import { COMMAND_TYPES } from "../protocol/command_types.ts";
 import {
-  COMMAND_TYPES,
   HEARTBEAT_INTERVAL_BOUNDS,
   METRICS_INTERVAL_BOUNDS,
   SIGNATURE_ALGS,
 } from "../protocol/constants.ts";
 import { isApiKey } from "../protocol/api_key.ts";
 import { fromBase64 } from "../protocol/encoding.ts";
+import { isLoopbackHost } from "../protocol/loopback.ts";
 import { LOG_LEVELS } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 
@@ -24,13 +25,6 @@ export const MAX_CONCURRENCY_LIMIT_BOUNDS = { min: 1, max: 64 } as const;
 export const STATE_MAX_MB_BOUNDS = { min: 1, max: 4096 } as const;
 /** Bounds of `trading.stop_timeout_seconds`. */
 export const STOP_TIMEOUT_BOUNDS = { min: 1, max: 600 } as const;
-
-/** Whether `hostname` (as in a URL, IPv6 in brackets or not) is a loopback host. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h.endsWith(".localhost") || h === "::1" ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
 
 /**
  * Checks a control plane URL: http(s), no query or fragment, `https` unless the host is a

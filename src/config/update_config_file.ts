@@ -6,7 +6,7 @@
  * @module
  */
 import { isCollection, isMap, parseDocument } from "yaml";
-import { writeFileAtomic } from "../state/atomic_write.ts";
+import { writeFileAtomic } from "../shared/atomic_write.ts";
 
 /**
  * Sets each `changes` key (dotted keys such as `trading.restart_on_crash` reach into

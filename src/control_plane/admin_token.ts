@@ -1,5 +1,6 @@
 /** The admin token: from a flag, the environment, or generated once and kept in the data dir. */
 import { join } from "node:path";
+import { writeFileAtomic } from "../shared/atomic_write.ts";
 import { toHex } from "./_deps.ts";
 
 /** File name of the generated admin token inside the data dir (mode 0600). */
@@ -26,14 +27,13 @@ export async function resolveAdminToken(
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   const token = `adm_${toHex(crypto.getRandomValues(new Uint8Array(24)))}`;
-  const tmp = `${path}.tmp-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`;
   try {
-    await Deno.writeTextFile(tmp, `${token}\n`, { mode: 0o600, createNew: true });
-    await Deno.chmod(tmp, 0o600).catch(() => {}); // mode is ignored on Windows
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, `${token}\n`, { mode: 0o600 });
   } catch (error) {
-    await Deno.remove(tmp).catch(() => {}); // e.g. a full disk left an empty file
-    throw error;
+    // A failed write names no file (a full disk, say): say which one.
+    throw new Error(`cannot write ${path}: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
   }
   return { token, source: "generated" };
 }

@@ -25,7 +25,7 @@ import {
   z,
 } from "./_deps.ts";
 import { z as zod } from "zod";
-import { secretsEqual } from "./_timing_safe_equal.ts";
+import { secretsEqual } from "./_secrets.ts";
 import { serveDashboard } from "./dashboard/dashboard.ts";
 import type { CommandDelivery } from "./command_delivery.ts";
 import { COMMAND_STATUSES, type CommandStore, TERMINAL_STATUSES } from "./command_store.ts";

@@ -9,7 +9,8 @@ import {
   toHex,
 } from "./_deps.ts";
 import { parseColumn } from "./_json.ts";
-import { sha256, timingSafeEqual } from "./_timing_safe_equal.ts";
+import { timingSafeEqual } from "node:crypto";
+import { sha256 } from "./_secrets.ts";
 
 /** Scopes a key can have; worker endpoints need `worker` or `all` (protocol 2). */
 export const KEY_SCOPES = ["worker", "all", "read"] as const;

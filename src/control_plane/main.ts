@@ -26,6 +26,7 @@ import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { KEY_SCOPES, KeyStore } from "./key_store.ts";
 import { randomId } from "./_random_id.ts";
 import { serveControlPlane } from "./server.ts";
+import { UsageError } from "../shared/usage_error.ts";
 
 const USAGE = `Usage:
   control-plane [flags]                    serve the control plane
@@ -62,11 +63,6 @@ Flags:
   --log-level L             debug|info|warn|error (default info)
   --log-format F            text|json (default text)
 `;
-
-/** A usage error: printed as one line, exit code 2. */
-class UsageError extends Error {
-  override name = "UsageError";
-}
 
 /** Runs the command line; returns the exit code. */
 export async function main(args: string[]): Promise<number> {

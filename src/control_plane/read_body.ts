@@ -3,6 +3,7 @@
  * `Content-Length`.
  */
 import { MAX_BODY_BYTES, parseJson, type z } from "./_deps.ts";
+import { BodyTooLargeError, readBoundedBytes } from "../shared/bounded_read.ts";
 import { HttpError } from "./http_error.ts";
 
 /** Options of {@linkcode readBodyText} and {@linkcode readJsonBody}. */
@@ -28,44 +29,26 @@ export async function readBodyText(
   const limit = options.limit ?? MAX_BODY_BYTES;
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const late = Promise.withResolvers<never>();
-  late.promise.catch(() => {});
-  const timer = options.deadlineMs === undefined ? undefined : setTimeout(() => {
-    late.reject(
-      new HttpError(408, "invalid_request", "(body): not received in time", { field: "(body)" }),
-    );
-  }, options.deadlineMs);
+  let all: Uint8Array;
   try {
-    while (true) {
-      const read = reader.read().catch((cause) => {
-        // The client hung up mid-body (or sent a broken chunked body): its fault, not ours.
-        throw new HttpError(400, "invalid_request", "(body): could not be read to the end", {
-          field: "(body)",
-          cause,
-        });
+    all = await readBoundedBytes(request.body, {
+      maxBytes: limit,
+      ...(options.deadlineMs === undefined
+        ? {}
+        : { signal: AbortSignal.timeout(options.deadlineMs) }),
+    });
+  } catch (cause) {
+    if (cause instanceof BodyTooLargeError) throw tooLarge(limit);
+    if (cause instanceof DOMException && cause.name === "TimeoutError") {
+      throw new HttpError(408, "invalid_request", "(body): not received in time", {
+        field: "(body)",
       });
-      const { done, value } = await Promise.race([read, late.promise]);
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) throw tooLarge(limit);
-      chunks.push(value);
     }
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
-  }
-  const all = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
+    // The client hung up mid-body (or sent a broken chunked body): its fault, not ours.
+    throw new HttpError(400, "invalid_request", "(body): could not be read to the end", {
+      field: "(body)",
+      cause,
+    });
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(all);

@@ -13,7 +13,7 @@ import {
   openFileLimit,
 } from "./connection_limits.ts";
 import { secureDataDir, secureDataFiles } from "./data_dir.ts";
-import { WS_PING_INTERVAL_MS } from "./_deps.ts";
+import { isLoopbackUrl, WS_PING_INTERVAL_MS } from "./_deps.ts";
 import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { HttpError } from "./http_error.ts";
 
@@ -185,9 +185,4 @@ function connectionLimitsFor(options: ServeOptions, probePath: string): Connecti
     limits.maxConnectionsPerAddress = Math.max(16, Math.floor(limits.maxConnections / 8));
   }
   return limits;
-}
-
-function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
 }

@@ -1,8 +1,8 @@
 /** The shape every command handler has: what the executor calls for one command type. */
-import type { Command } from "../protocol/mod.ts";
+import type { CommandType, VerifiedCommand } from "../protocol/mod.ts";
 import type { Logger } from "../log/logger.ts";
 
-/** What a handler reports; the executor turns it into a protocol 3.4 result. */
+/** What a handler reports; the result builder turns it into a protocol 3.4 result. */
 export interface HandlerOutcome {
   /** `completed` when the command did what it asked, else `failed`. */
   status: "completed" | "failed";
@@ -24,5 +24,14 @@ export interface HandlerContext {
   logger: Logger;
 }
 
-/** Runs one command type. May throw: the executor reports that as `handler_error`. */
-export type CommandHandler = (command: Command, context: HandlerContext) => Promise<HandlerOutcome>;
+/**
+ * Runs one command type, given the command with its params already parsed (typed per type).
+ * May throw: the executor reports that as `handler_error`.
+ */
+export type CommandHandler<T extends CommandType = CommandType> = (
+  command: VerifiedCommand<T>,
+  context: HandlerContext,
+) => Promise<HandlerOutcome>;
+
+/** A handler for every command type; a type without one does not compile. */
+export type CommandHandlers = { [K in CommandType]: CommandHandler<K> };

@@ -3,25 +3,20 @@
  * under its `timeout_seconds`, and turns whatever happens into a complete protocol 3.4
  * result. It never throws for a command: every submit resolves with a result.
  *
+ * It takes a command as `verifyCommand` left it (`VerifiedCommand`): the type is known and
+ * the params are parsed, so it only looks up the handler and never checks the params again.
+ *
  * @module
  */
 import type { Logger } from "../log/logger.ts";
-import {
-  type Command,
-  CommandParamsSchemas,
-  type CommandResult,
-  CommandResultSchema,
-  type CommandType,
-  isCommandType,
-  validate,
-} from "../protocol/mod.ts";
-import type { CommandHandler, HandlerOutcome } from "./command_handler.ts";
-import { fitResult, fitText } from "./fit_result.ts";
+import type { CommandResult, VerifiedCommand } from "../protocol/mod.ts";
+import type { CommandHandler, CommandHandlers, HandlerOutcome } from "./command_handler.ts";
+import { commandResult, type ResultOutcome } from "./command_result.ts";
 
 /** Options of {@linkcode Executor}. */
 export interface ExecutorOptions {
   /** The handler of each command type; a type without one is refused (`unknown_command`). */
-  handlers: Partial<Record<CommandType, CommandHandler>>;
+  handlers: Partial<CommandHandlers>;
   /** Commands run at once (at least 1); more wait in a queue. */
   maxConcurrency: number;
   /** The agent's logger. */
@@ -31,7 +26,7 @@ export interface ExecutorOptions {
 }
 
 interface Job {
-  command: Command;
+  command: VerifiedCommand;
   resolve: (result: CommandResult) => void;
 }
 
@@ -54,7 +49,7 @@ const FORCED = "aborted";
  * ```
  */
 export class Executor {
-  #handlers: Partial<Record<CommandType, CommandHandler>>;
+  #handlers: Partial<CommandHandlers>;
   #maxConcurrency: number;
   #logger: Logger;
   #now: () => number;
@@ -95,7 +90,7 @@ export class Executor {
    * handler threw, `timeout` when `timeout_seconds` passed first (the handler's signal is
    * aborted), `failed` with `draining` once {@linkcode Executor.drain} was called.
    */
-  submit(command: Command): Promise<CommandResult> {
+  submit(command: VerifiedCommand): Promise<CommandResult> {
     if (this.#draining) {
       const now = this.#now();
       return Promise.resolve(this.#result(command, now, now, {
@@ -188,22 +183,20 @@ export class Executor {
   }
 
   /** The handler's outcome, or `"timeout"`; never rejects. */
-  #run(command: Command, signal: AbortSignal, logger: Logger): Promise<HandlerOutcome | "timeout"> {
+  #run(
+    command: VerifiedCommand,
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<HandlerOutcome | "timeout"> {
     const type = command.command_type;
-    const handler = isCommandType(type) ? this.#handlers[type] : undefined;
-    if (!isCommandType(type) || handler === undefined) {
+    // Each handler takes its own type's command; the lookup by `type` keeps them paired,
+    // which TypeScript cannot follow through a union, hence the one cast.
+    const handler = this.#handlers[type] as CommandHandler | undefined;
+    if (handler === undefined) {
       return Promise.resolve({
         status: "failed",
         error: `this agent does not know the command type ${JSON.stringify(type)}`,
         error_code: "unknown_command",
-      });
-    }
-    const params = validate(CommandParamsSchemas[type], command.params);
-    if (!params.ok) {
-      return Promise.resolve({
-        status: "failed",
-        error: `invalid params: ${params.error}`,
-        error_code: "invalid_params",
       });
     }
     const aborted = new Promise<HandlerOutcome | "timeout">((resolve) => {
@@ -227,37 +220,20 @@ export class Executor {
   }
 
   #result(
-    command: Command,
+    command: VerifiedCommand,
     startedAt: number,
     finishedAt: number,
-    outcome: Omit<CommandResult, "command_id">,
+    outcome: ResultOutcome,
   ): CommandResult {
-    const result = fitResult({
-      command_id: command.id,
-      status: outcome.status,
-      ...(outcome.output !== undefined ? { output: outcome.output } : {}),
-      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-      ...(outcome.error_code !== undefined ? { error_code: outcome.error_code } : {}),
-      ...(outcome.data !== undefined ? { data: outcome.data } : {}),
-      started_at: startedAt,
-      finished_at: finishedAt,
-      timestamp: Math.floor(finishedAt / 1000),
+    return commandResult(command.id, outcome, {
+      startedAt,
+      finishedAt,
+      onInvalid: (problem) =>
+        this.#logger.error("a command handler produced an invalid result", {
+          command_id: command.id,
+          problem,
+        }),
     });
-    const checked = validate(CommandResultSchema, result);
-    if (checked.ok) return result;
-    this.#logger.error("a command handler produced an invalid result", {
-      command_id: command.id,
-      problem: checked.error,
-    });
-    return {
-      command_id: command.id,
-      status: "failed",
-      error: fitText(`the handler produced an invalid result (${checked.error})`),
-      error_code: "handler_error",
-      started_at: startedAt,
-      finished_at: finishedAt,
-      timestamp: Math.floor(finishedAt / 1000),
-    };
   }
 
   #isIdle(): boolean {

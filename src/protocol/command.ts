@@ -1,6 +1,7 @@
-/** The Command object and the params schema of every command type (protocol 4). */
+/** The Command object (protocol 4), as it travels and as it is after verification. */
 import { z } from "zod";
-import { COMMAND_TIMEOUT_BOUNDS, COMMAND_TYPES, type CommandType } from "./constants.ts";
+import type { CommandParams, CommandType } from "./command_types.ts";
+import { COMMAND_TIMEOUT_BOUNDS } from "./constants.ts";
 
 const ms = z.number().int().nonnegative();
 
@@ -46,24 +47,19 @@ export const REMOTELY_UPDATABLE_KEYS = [
 /** One of {@linkcode REMOTELY_UPDATABLE_KEYS}. */
 export type RemotelyUpdatableKey = typeof REMOTELY_UPDATABLE_KEYS[number];
 
-/** The params schema of each known command type. Extra params members are refused. */
-export const CommandParamsSchemas = {
-  start_trading: z.strictObject({}),
-  stop_trading: z.strictObject({ force: z.boolean().optional() }),
-  update_config: z.strictObject({
-    changes: z.record(z.string(), z.unknown()).refine((c) => Object.keys(c).length > 0, {
-      message: "changes must name at least one key",
-    }),
-  }),
-  restart_agent: z.strictObject({}),
-  collect_diagnostics: z.strictObject({}),
-  ping: z.strictObject({}),
-} as const satisfies Record<CommandType, z.ZodType>;
+/** The members every command has, without the open-ended rest that `Command` allows. */
+type CommandMembers = {
+  [K in keyof Command as string extends K ? never : number extends K ? never : K]: Command[K];
+};
 
-/** Params of a given command type. */
-export type CommandParams<T extends CommandType> = z.infer<(typeof CommandParamsSchemas)[T]>;
-
-/** Whether `value` is one of the command types of protocol 4. */
-export function isCommandType(value: string): value is CommandType {
-  return (COMMAND_TYPES as readonly string[]).includes(value);
-}
+/**
+ * A command that passed `verifyCommand`: its type is one of protocol 4 and its `params` are
+ * the ones its schema parsed, typed per type. Only `verifyCommand` makes one; the executor
+ * and the handlers take it as it is, without looking at the params again.
+ */
+export type VerifiedCommand<T extends CommandType = CommandType> = {
+  [K in T]: Omit<CommandMembers, "command_type" | "params"> & {
+    command_type: K;
+    params: CommandParams<K>;
+  };
+}[T];

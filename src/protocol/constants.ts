@@ -88,18 +88,6 @@ export const ERROR_CODES = [
 /** One of {@linkcode ERROR_CODES}. */
 export type ErrorCode = typeof ERROR_CODES[number];
 
-/** Every command type of protocol 4, in the order of its table. */
-export const COMMAND_TYPES = [
-  "start_trading",
-  "stop_trading",
-  "update_config",
-  "restart_agent",
-  "collect_diagnostics",
-  "ping",
-] as const;
-/** One of {@linkcode COMMAND_TYPES}. */
-export type CommandType = typeof COMMAND_TYPES[number];
-
 /** Signature algorithms of protocol 6. */
 export const SIGNATURE_ALGS = ["hmac-sha256", "ed25519"] as const;
 /** One of {@linkcode SIGNATURE_ALGS}. */

@@ -97,6 +97,23 @@ export const SampleSchema = SnapshotSchema.extend({
 /** A full sample of protocol 5.2. */
 export type Sample = z.infer<typeof SampleSchema>;
 
+/**
+ * A sample as measured, before it has its place in a stream: everything but `stream` and
+ * `seq`, which the agent's spool stamps when it stores it.
+ */
+export type Measurement = Omit<Sample, "stream" | "seq">;
+
+/**
+ * `measurement` with its place in a stream. The agent's spool is the one caller: it stamps
+ * each sample as it stores it (protocol 3.3), so `seq` is allocated in one place.
+ */
+export function stampSample(
+  measurement: Measurement,
+  place: { stream: string; seq: number },
+): Sample {
+  return { stream: place.stream, seq: place.seq, ...measurement };
+}
+
 /** The flat snapshot fields of a sample. */
 export function snapshotOf(sample: Sample): Snapshot {
   return {

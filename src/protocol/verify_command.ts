@@ -1,6 +1,7 @@
 /** The agent's command verification policy (protocol 6), as one function. */
-import { type Command, CommandParamsSchemas, CommandSchema, isCommandType } from "./command.ts";
-import { CLOCK_SKEW_MS, type CommandType } from "./constants.ts";
+import { CommandSchema, type VerifiedCommand } from "./command.ts";
+import { CommandParamsSchemas, isCommandType } from "./command_types.ts";
+import { CLOCK_SKEW_MS } from "./constants.ts";
 import { type CommandVerifier, verifyCommandSignature } from "./signature.ts";
 import { validate } from "./validate.ts";
 
@@ -16,7 +17,7 @@ export type RefusalCode =
 
 /** What {@linkcode verifyCommand} decided. */
 export type Verdict =
-  | { accept: true; command: Command & { command_type: CommandType } }
+  | { accept: true; command: VerifiedCommand }
   | {
     accept: false;
     code: RefusalCode;
@@ -54,8 +55,10 @@ function refuse(code: RefusalCode, reason: string, commandId: string | undefined
 /**
  * Decides whether a command received from the server may run. Checks, in order: shape,
  * signature (constant-time), worker id, validity window, replay, known type, allowlist,
- * params. It records nothing: the caller marks the id seen when it accepts. It never throws:
- * a command without a canonical form (protocol 8, v1.1) is refused as `bad_signature`.
+ * params. An accepted command comes back as a {@linkcode VerifiedCommand}: its params parsed
+ * by its type's schema, so nothing after this looks at them again. It records nothing: the
+ * caller marks the id seen when it accepts. It never throws: a command without a canonical
+ * form (protocol 8, v1.1) is refused as `bad_signature`.
  *
  * @example
  * ```ts
@@ -121,5 +124,8 @@ export async function verifyCommand(raw: unknown, context: VerifyContext): Promi
   }
   const params = validate(CommandParamsSchemas[type], command.params);
   if (!params.ok) return refuse("invalid_params", `params.${params.error}`, command.id);
-  return { accept: true, command: { ...command, command_type: type } };
+  // The type and its parsed params belong together; TypeScript cannot follow that through
+  // the lookup by `type`, hence the one cast.
+  const accepted = { ...command, command_type: type, params: params.value } as VerifiedCommand;
+  return { accept: true, command: accepted };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { z } from "zod";
-import { writeFileAtomic } from "./atomic_write.ts";
+import { writeFileAtomic } from "../shared/atomic_write.ts";
 
 /** Name of the lock file inside the state dir. */
 export const LOCK_FILE = "agent.lock";

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { abortableDelay } from "../shared/delay.ts";
 
 /** Operating systems as `Deno.build.os` names them. */
 export type OperatingSystem = typeof Deno.build.os;
@@ -137,15 +138,7 @@ export async function waitForGroupExit(
     if (leaderDone && !(await processGroupAlive(pgid, options))) return true;
     const left = deadline - performance.now();
     if (left <= 0) return false;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(intervalMs, left));
-      signal?.addEventListener("abort", done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-    });
+    await abortableDelay(Math.min(intervalMs, left), signal);
   }
   return false;
 }

@@ -1,4 +1,5 @@
 /** How long the supervisor waits before restarting a crashed workload. */
+import { backoffCeiling } from "../shared/backoff.ts";
 
 /** Options of {@linkcode restartDelayMs}. */
 export interface RestartBackoffOptions {
@@ -31,5 +32,5 @@ export function restartDelayMs(crashes: number, options: RestartBackoffOptions =
     throw new RangeError(`crashes must be a whole number of at least 1, got ${crashes}`);
   }
   const { baseMs, capMs } = { ...DEFAULT_RESTART_BACKOFF, ...options };
-  return Math.min(capMs, baseMs * 2 ** Math.min(crashes - 1, 52));
+  return backoffCeiling(crashes - 1, { baseMs, capMs });
 }

@@ -13,7 +13,6 @@ import type { AgentConfig } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { RotatingFile } from "../log/rotating_file.ts";
 import type { TradingState, TradingStatus } from "../protocol/mod.ts";
-import type { HandlerOutcome } from "../executor/command_handler.ts";
 import { parseActiveTrades } from "./active_trades.ts";
 import {
   type OperatingSystem,
@@ -22,6 +21,8 @@ import {
   waitForGroupExit,
 } from "./process_group.ts";
 import { readLines } from "./read_lines.ts";
+import { abortableDelay } from "../shared/delay.ts";
+import { withTimeout } from "../shared/timeout.ts";
 import {
   DEFAULT_RESTART_BACKOFF,
   type RestartBackoffOptions,
@@ -37,6 +38,33 @@ export const WITHHELD_ENV = ["FTL_API_KEY", "FTL_ADMIN_TOKEN"] as const;
 
 const WORKER_KEY_IN_TEXT = /wak_[0-9A-Za-z]{32}/;
 
+/** Why a start was refused. */
+export type StartRefusal = "shutting_down" | "trading_disabled" | "not_configured" | "spawn_failed";
+
+/** What {@linkcode TradingSupervisor.start} did. */
+export type StartResult =
+  | { kind: "started"; pid: number; startedAt: number }
+  | { kind: "already_running"; status: TradingStatus; pid: number; startedAt: number }
+  | {
+    kind: "refused";
+    code: StartRefusal;
+    reason: string;
+    /** What the workload is doing now. */
+    status: TradingStatus;
+    pid: number | null;
+  };
+
+/** What {@linkcode TradingSupervisor.stop} did. */
+export type StopResult =
+  | {
+    kind: "not_running";
+    /** A restart after a crash was waiting, and is cancelled. */
+    restartCancelled: boolean;
+    /** The workload had crashed (and was not restarted). */
+    wasCrashed: boolean;
+  }
+  | { kind: "stopped"; pid: number; exit: Deno.CommandStatus; killed: boolean };
+
 /** Options of {@linkcode TradingSupervisor}. */
 export interface TradingSupervisorOptions {
   /** The current config; read at every start, stop and restart. */
@@ -47,8 +75,8 @@ export interface TradingSupervisorOptions {
   logger: Logger;
   /** Clock in Unix milliseconds. @default {Date.now} */
   now?: () => number;
-  /** Waits before a restart; must reject or resolve early when `signal` aborts. @default an abortable `setTimeout` */
-  delay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Waits before a restart; must reject or resolve early when `signal` aborts. @default {abortableDelay} */
+  delay?: (ms: number, signal: AbortSignal) => Promise<void | boolean>;
   /** Restart backoff. `resetAfterMs`: a run at least this long forgets earlier crashes. @default {{ baseMs: 1000, capMs: 60000, resetAfterMs: 60000 }} */
   restartBackoff?: RestartBackoffOptions & { resetAfterMs?: number };
   /** Size of the workload log before it is rotated. @default {10485760} */
@@ -87,7 +115,7 @@ const OUTPUT_DRAIN_MS = 2_000;
  * @example
  * ```ts
  * const supervisor = new TradingSupervisor({ getConfig: () => config, logFile, logger });
- * await supervisor.start(); // { status: "completed", data: { trading_status: "running", … } }
+ * await supervisor.start(); // { kind: "started", pid: 4242, startedAt: … }
  * supervisor.state(); // { status: "running", pid: 4242, uptime_s: 0.2, restarts: 0, active_trades: 0 }
  * await supervisor.shutdown(); // the agent exits: the workload is stopped, not left behind
  * ```
@@ -96,7 +124,7 @@ export class TradingSupervisor {
   #getConfig: () => AgentConfig;
   #logger: Logger;
   #now: () => number;
-  #delay: (ms: number, signal: AbortSignal) => Promise<void>;
+  #delay: (ms: number, signal: AbortSignal) => Promise<void | boolean>;
   #backoff: Required<RestartBackoffOptions> & { resetAfterMs: number };
   #baseEnv: (() => Record<string, string>) | undefined;
   #onStateChange: ((state: TradingState) => void) | undefined;
@@ -143,12 +171,12 @@ export class TradingSupervisor {
   }
 
   /**
-   * Starts the workload. Refused (`failed`) with `trading_disabled` while `trading_enabled`
-   * is false, `not_configured` while `trading.command` is empty, `spawn_failed` when the
-   * program cannot be started, `shutting_down` after {@linkcode TradingSupervisor.shutdown}.
-   * Starting a running workload changes nothing and reports it (`already_running: true`).
+   * Starts the workload. Refused with `trading_disabled` while `trading_enabled` is false,
+   * `not_configured` while `trading.command` is empty, `spawn_failed` when the program cannot
+   * be started, `shutting_down` after {@linkcode TradingSupervisor.shutdown}. Starting a
+   * running workload changes nothing and says so (`already_running`).
    */
-  start(): Promise<HandlerOutcome> {
+  start(): Promise<StartResult> {
     return this.#serial(() => {
       const config = this.#getConfig();
       if (this.#closed) return this.#refuse("shutting_down", "the agent is shutting down");
@@ -166,14 +194,10 @@ export class TradingSupervisor {
       }
       if (this.#run && (this.#status === "running" || this.#status === "starting")) {
         return {
-          status: "completed",
-          output: `trading workload already running (pid ${this.#run.pid})`,
-          data: {
-            trading_status: this.#status,
-            pid: this.#run.pid,
-            started_at: this.#run.startedAt,
-            already_running: true,
-          },
+          kind: "already_running",
+          status: this.#status,
+          pid: this.#run.pid,
+          startedAt: this.#run.startedAt,
         };
       }
       this.#cancelPendingRestart();
@@ -187,9 +211,9 @@ export class TradingSupervisor {
    * Stops the workload and every process in its group: SIGTERM, then SIGKILL once
    * `trading.stop_timeout_seconds` pass (Windows: `taskkill /T`, then `/T /F`). `force`
    * skips the grace. A pending restart after a crash is cancelled. Stopping a stopped
-   * workload changes nothing and reports it (`already_stopped: true`).
+   * workload changes nothing and says so (`not_running`).
    */
-  stop(options: { force?: boolean } = {}): Promise<HandlerOutcome> {
+  stop(options: { force?: boolean } = {}): Promise<StopResult> {
     return this.#serial(() => this.#stop(options.force ?? false));
   }
 
@@ -207,23 +231,13 @@ export class TradingSupervisor {
     this.#log.close();
   }
 
-  async #stop(force: boolean): Promise<HandlerOutcome> {
-    const hadPendingRestart = this.#cancelPendingRestart();
+  async #stop(force: boolean): Promise<StopResult> {
+    const restartCancelled = this.#cancelPendingRestart();
     const run = this.#run;
     if (!run) {
       const wasCrashed = this.#status === "crashed";
       this.#setStatus("stopped");
-      return {
-        status: "completed",
-        output: hadPendingRestart
-          ? "trading workload was crashed; its pending restart is cancelled"
-          : "trading workload is not running",
-        data: {
-          trading_status: "stopped",
-          exit_code: null,
-          already_stopped: !hadPendingRestart && !wasCrashed,
-        },
-      };
+      return { kind: "not_running", restartCancelled, wasCrashed };
     }
     run.stopping = true;
     this.#setStatus("stopping");
@@ -248,7 +262,7 @@ export class TradingSupervisor {
       }
     }
     const status = await run.exited;
-    await withTimeout(run.output, OUTPUT_DRAIN_MS);
+    await withTimeout(run.output, OUTPUT_DRAIN_MS).catch(() => {});
     this.#note(`stopped pid ${run.pid}: ${describeExit(status)}${killed ? " after SIGKILL" : ""}`);
     this.#logger.info("trading workload stopped", {
       pid: run.pid,
@@ -259,16 +273,7 @@ export class TradingSupervisor {
     this.#run = undefined;
     this.#activeTrades = 0;
     this.#setStatus("stopped");
-    return {
-      status: "completed",
-      output: `trading workload stopped (${describeExit(status)}${killed ? ", killed" : ""})`,
-      data: {
-        trading_status: "stopped",
-        exit_code: status.code,
-        signal: status.signal,
-        killed,
-      },
-    };
+    return { kind: "stopped", pid: run.pid, exit: status, killed };
   }
 
   /**
@@ -294,7 +299,7 @@ export class TradingSupervisor {
     return { env: { ...env, ...config.trading.env }, clearEnv: true };
   }
 
-  #spawn(config: AgentConfig): HandlerOutcome {
+  #spawn(config: AgentConfig): StartResult {
     const [program, ...args] = config.trading.command;
     if (program === undefined) return this.#refuse("not_configured", "trading.command is empty");
     this.#setStatus("starting");
@@ -342,11 +347,7 @@ export class TradingSupervisor {
     this.#logger.info("trading workload started", { pid: run.pid, restarts: this.#restarts });
     this.#setStatus("running");
     run.exited.then((status) => this.#onExit(run, status));
-    return {
-      status: "completed",
-      output: `trading workload started (pid ${run.pid})`,
-      data: { trading_status: "running", pid: run.pid, started_at: startedAt },
-    };
+    return { kind: "started", pid: run.pid, startedAt };
   }
 
   async #onExit(run: Run, status: Deno.CommandStatus): Promise<void> {
@@ -361,7 +362,7 @@ export class TradingSupervisor {
       await this.#signal(run.pid, "SIGKILL");
       await this.#waitGone(run, KILL_WAIT_MS);
     }
-    await withTimeout(run.output, OUTPUT_DRAIN_MS);
+    await withTimeout(run.output, OUTPUT_DRAIN_MS).catch(() => {});
     this.#note(`pid ${run.pid} exited by itself: ${describeExit(status)}`);
     if (status.success) {
       this.#logger.info("trading workload exited by itself", { pid: run.pid, exit_code: 0 });
@@ -456,15 +457,10 @@ export class TradingSupervisor {
     }
   }
 
-  /** A refused start; `data` says what the workload is doing now. */
-  #refuse(errorCode: string, error: string): HandlerOutcome {
+  /** A refused start, with what the workload is doing now. */
+  #refuse(code: StartRefusal, reason: string): StartResult {
     const state = this.state();
-    return {
-      status: "failed",
-      error,
-      error_code: errorCode,
-      data: { trading_status: state.status, pid: state.pid },
-    };
+    return { kind: "refused", code, reason, status: state.status, pid: state.pid };
   }
 
   #serial<T>(operation: () => T | Promise<T>): Promise<T> {
@@ -474,29 +470,7 @@ export class TradingSupervisor {
   }
 }
 
-function describeExit(status: Deno.CommandStatus): string {
+/** `exit code 3` or `signal SIGKILL`: how a workload ended, for humans. */
+export function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.then(() => {}, () => {}),
-    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -9,7 +9,7 @@
  * ```
  */
 import { stringify } from "yaml";
-import { agentPermissionFlags } from "../../src/cli/permissions.ts";
+import { agentPermissionFlags } from "../../src/permissions/permission_flags.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { type AgentStatus, AgentStatusSchema, STATUS_FILE } from "../../src/state/agent_status.ts";
 import { denoRunArgs, MAIN } from "./main_process.ts";

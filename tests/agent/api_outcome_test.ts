@@ -1,5 +1,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { classifyFailure, parseRetryAfter } from "../../src/client/api_outcome.ts";
+import {
+  classifyFailure,
+  classifySocketEnd,
+  parseRetryAfter,
+  type SocketEnd,
+} from "../../src/client/api_outcome.ts";
 
 const body = (code: string) => JSON.stringify({ error: "msg", code });
 
@@ -88,4 +93,42 @@ Deno.test("classifyFailure() names the machine holding a key from a 409 key_in_u
     hostname: undefined,
     lastHeartbeatAt: Date.parse("2026-01-01T00:00:00Z"),
   });
+});
+
+Deno.test("classifySocketEnd() decides a WebSocket end like an HTTP answer", async (t) => {
+  const cases: [string, Exclude<SocketEnd, { kind: "aborted" }>, string][] = [
+    [
+      "upgrade 404: no WebSocket endpoint",
+      { kind: "refused", status: 404, message: "" },
+      "unsupported",
+    ],
+    ["upgrade 401 is an auth problem", { kind: "refused", status: 401, message: "" }, "auth"],
+    ["upgrade 403 is an auth problem", { kind: "refused", status: 403, message: "" }, "auth"],
+    ["upgrade 409 is key_in_use", { kind: "refused", status: 409, message: "" }, "key_in_use"],
+    ["upgrade 503 retries", { kind: "refused", status: 503, message: "" }, "retry"],
+    [
+      "close 4001 is an auth problem",
+      { kind: "closed", code: 4001, reason: "", welcomed: true },
+      "auth",
+    ],
+    [
+      "close 4003 is an auth problem",
+      { kind: "closed", code: 4003, reason: "", welcomed: true },
+      "auth",
+    ],
+    [
+      "close 4008: replaced",
+      { kind: "closed", code: 4008, reason: "", welcomed: true },
+      "replaced",
+    ],
+    ["close 4029 retries", { kind: "closed", code: 4029, reason: "", welcomed: true }, "retry"],
+    ["close 1000 retries", { kind: "closed", code: 1000, reason: "", welcomed: true }, "retry"],
+    ["a network error retries", { kind: "error", message: "reset" }, "retry"],
+    ["an unusable frame retries", { kind: "bad_frame", message: "not JSON" }, "retry"],
+  ];
+  for (const [name, end, kind] of cases) {
+    await t.step(name, () => assertEquals(classifySocketEnd(end).kind, kind));
+  }
+  const badFrame = classifySocketEnd({ kind: "bad_frame", message: "not JSON" });
+  assert(badFrame.kind === "retry" && badFrame.badFrame);
 });

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
-import { AuthRetrySchedule, Backoff } from "../../src/client/backoff.ts";
+import { AuthRetrySchedule, Backoff } from "../../src/shared/backoff.ts";
 
 Deno.test("Backoff waits random(0, min(60 s, 1 s * 2^attempt))", () => {
   const backoff = new Backoff({ random: () => 0.999999, now: () => 0 });

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Backoff } from "../../src/client/backoff.ts";
+import { AuthRetrySchedule, Backoff } from "../../src/shared/backoff.ts";
 import { ClockJumpDetector } from "../../src/client/clock_jump.ts";
 import { CommandChannel } from "../../src/client/command_channel.ts";
 import type { WebSocketState } from "../../src/state/agent_status.ts";
@@ -110,6 +110,38 @@ Deno.test("CommandChannel tells about an auth refusal (close 4001) and does not 
     await waitFor(() => reasons.length === 1, { message: "auth failure" });
     assert(reasons[0]!.includes("4001"));
     assertEquals(server.sessions.length, 1);
+  } finally {
+    stop.abort();
+    await running;
+    await server.close();
+  }
+});
+
+Deno.test("CommandChannel waits on the auth schedule after each refusal, doubling, and starts over once welcomed", async () => {
+  // Sessions 1-3 are refused (close 4001, 4003, 4001); session 4 is welcomed; session 5 is
+  // refused again.
+  const server = wsServer((socket, n) => {
+    if (n === 4) {
+      socket.send(JSON.stringify({
+        type: "welcome",
+        worker_id: "wkr_me",
+        heartbeat_interval_seconds: 30,
+        server_time: Date.now(),
+      }));
+      setTimeout(() => socket.close(1000, "bye"), 20);
+    } else socket.close(n === 2 ? 4003 : 4001, "refused");
+  });
+  const stop = new AbortController();
+  const waits: number[] = [];
+  const { channel } = channelFor(server.url, {
+    authRetry: new AuthRetrySchedule({ firstMs: 20, maxMs: 60 }),
+    onAuthFailure: (_reason, retryInMs) => waits.push(retryInMs),
+  });
+  const running = channel.run(stop.signal);
+  try {
+    await waitFor(() => waits.length === 4, { message: `four refusals, got ${waits}` });
+    assertEquals(waits, [20, 40, 60, 20]);
+    assertEquals(server.sessions.length, 5);
   } finally {
     stop.abort();
     await running;

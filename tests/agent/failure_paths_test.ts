@@ -15,7 +15,7 @@ import {
   deriveSigningKey,
 } from "../../src/protocol/mod.ts";
 import { memoryLogger, sampleOf, signedCommand } from "./_fixtures.ts";
-import { onDiskBytes, StateBudget } from "../../src/agent/state_budget.ts";
+import { onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
 
 const KEY = "wak_" + "f".repeat(32);
 const NOW = 1_764_000_000_000;

@@ -4,7 +4,7 @@ import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
 import { openStateDir } from "../../src/state/state_dir.ts";
 import { memoryLogger, sampleOf } from "./_fixtures.ts";
-import { DISK_BLOCK_BYTES, onDiskBytes, StateBudget } from "../../src/agent/state_budget.ts";
+import { DISK_BLOCK_BYTES, onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
 
 Deno.test("SampleSpool keeps seq gap-free across a reopen and removes acknowledged samples", async () => {
   const dir = await Deno.makeTempDir();

@@ -4,15 +4,14 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { AgentContext } from "../../src/agent/agent_context.ts";
-import { AgentSession } from "../../src/agent/agent_session.ts";
+import { AgentState } from "../../src/agent/agent_state.ts";
 import { CommandIntake } from "../../src/agent/command_intake.ts";
 import { runHeartbeatLoop } from "../../src/agent/heartbeat_loop.ts";
 import { OutageLog } from "../../src/agent/outage_log.ts";
-import { registerWorker } from "../../src/agent/registration.ts";
 import { ResultOutbox } from "../../src/agent/result_outbox.ts";
 import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
-import { StateBudget } from "../../src/agent/state_budget.ts";
+import { StateBudget } from "../../src/state/state_budget.ts";
 import { superviseLoop } from "../../src/agent/supervise_loop.ts";
 import { WorkerClient } from "../../src/client/worker_client.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";
@@ -76,13 +75,13 @@ Deno.test("the heartbeat loop under its supervisor survives an exception and kee
     const budget = new StateBudget(1 << 20);
     const results = await ResultOutbox.open(dir, { budget });
     const spool = await SampleSpool.open(dir, { stream: state.streamId, budget, logger });
-    const session = new AgentSession({ heartbeatMs: 5_000, metricsMs: 1_000 });
+    const session = new AgentState({ heartbeatMs: 5_000, metricsMs: 1_000 });
     session.latestSample = sampleOf(state.streamId, 0);
     let bodies = 0;
     const context: AgentContext = {
       config: () => config,
       client: new WorkerClient({ baseUrl: server.baseUrl, apiKey: KEY }),
-      session,
+      state: session,
       instanceId: state.instanceId,
       outage: new OutageLog({ logger, host: "test", backlog: () => ({ results: 0, samples: 0 }) }),
       results,
@@ -98,15 +97,17 @@ Deno.test("the heartbeat loop under its supervisor survives an exception and kee
         draining: () => false,
         logger,
       }),
+      executor: { running: 0 },
+      trading: {
+        state: () => {
+          // The first heartbeat's body cannot be built: an exception inside the loop.
+          if (++bodies === 1) throw new RangeError("injected failure");
+          return { status: "stopped", pid: null, uptime_s: null, restarts: 0, active_trades: 0 };
+        },
+      },
       logger,
       now: Date.now,
       random: () => 0,
-      register: (signal) => registerWorker(context, signal),
-      heartbeatBody: () => {
-        // The first heartbeat's body cannot be built: an exception inside the loop.
-        if (++bodies === 1) throw new RangeError("injected failure");
-        return { current_load: 0, metrics: { trading_status: "stopped", active_trades: 0 } };
-      },
       statusChanged: () => {},
     };
     const supervised = superviseLoop("heartbeat", (s) => runHeartbeatLoop(context, s), {

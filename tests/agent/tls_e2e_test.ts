@@ -11,7 +11,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { stringify } from "yaml";
-import { agentPermissionFlags } from "../../src/cli/permissions.ts";
+import { agentPermissionFlags } from "../../src/permissions/permission_flags.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { startAgent } from "../_helpers/agent_process.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";

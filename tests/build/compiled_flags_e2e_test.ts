@@ -8,7 +8,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { stringify } from "yaml";
 import { agentCompileFlags, compileOs } from "../../src/build/compile_flags.ts";
-import { agentPermissionFlags } from "../../src/cli/permissions.ts";
+import { agentPermissionFlags } from "../../src/permissions/permission_flags.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { denoRunArgs, runMain, SAMPLE_KEY, tempHome } from "../_helpers/main_process.ts";

@@ -3,8 +3,8 @@ import { AgentConfigSchema } from "../../src/config/schema.ts";
 import {
   runningPermissionNeeds,
   startPermissionNeeds,
-} from "../../src/platform/permission_needs.ts";
-import { planRevocation, revokedAtStartNote } from "../../src/platform/revoke_permissions.ts";
+} from "../../src/permissions/permission_needs.ts";
+import { planRevocation, revokedAtStartNote } from "../../src/permissions/revoke_permissions.ts";
 import { SAMPLE_KEY } from "../_helpers/main_process.ts";
 
 function config(extra: Record<string, unknown> = {}) {

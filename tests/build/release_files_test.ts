@@ -11,7 +11,7 @@ import { agentCompileFlags } from "../../src/build/compile_flags.ts";
 import { planInstallers } from "../../src/build/installers.ts";
 import { compileSteps } from "../../src/build/main.ts";
 import { releaseNotes, releaseTitle } from "../../src/build/release_notes.ts";
-import { AGENT_ENV_VARS } from "../../src/cli/permissions.ts";
+import { AGENT_ENV_VARS } from "../../src/permissions/permission_flags.ts";
 import { REPO_ROOT, requireTool, runTool } from "../installer/_tools.ts";
 
 Deno.test("compile steps use the one compiled flag set: exact env and sys names, no ffi, no prompt", () => {

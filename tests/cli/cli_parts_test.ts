@@ -5,8 +5,8 @@ import {
   ok as assert,
   rejects,
 } from "node:assert/strict";
-import { moveConfigFlagsLast, rewriteSeedFlags } from "../../src/cli/seed_flags.ts";
-import { agentPermissionFlags, programOnPath } from "../../src/cli/permissions.ts";
+import { moveConfigFlagsLast, rewriteLegacyFlags } from "../../src/cli/legacy_flags.ts";
+import { agentPermissionFlags, programOnPath } from "../../src/permissions/permission_flags.ts";
 import { formatCheck } from "../../src/cli/doctor.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";
 import {
@@ -17,13 +17,13 @@ import {
 import { planService } from "../../src/cli/service_command.ts";
 import { proxyInUse } from "../../src/cli/proxy_in_use.ts";
 import { readHiddenLine } from "../../src/cli/read_hidden_line.ts";
-import { UsageError } from "../../src/cli/usage_error.ts";
+import { UsageError } from "../../src/shared/usage_error.ts";
 import { formatStatus } from "../../src/cli/status_command.ts";
 import { defaultConfigPath, defaultStateDir } from "../../src/platform/paths.ts";
 
 const KEY = "wak_0123456789ABCDEFGHIJabcdefghijkl";
 
-Deno.test("rewriteSeedFlags() turns the seed's single-dash flags into this CLI's forms", async (t) => {
+Deno.test("rewriteLegacyFlags() turns the seed's single-dash flags into this CLI's forms", async (t) => {
   const cases: [string[], string[]][] = [
     [["-init"], ["init"]],
     [["-config", "a.yaml", "-init"], ["init", "--config", "a.yaml"]],
@@ -33,7 +33,7 @@ Deno.test("rewriteSeedFlags() turns the seed's single-dash flags into this CLI's
     [["status", "-c", "x"], ["status", "-c", "x"]],
   ];
   for (const [input, want] of cases) {
-    await t.step(input.join(" "), () => assertEquals(rewriteSeedFlags(input), want));
+    await t.step(input.join(" "), () => assertEquals(rewriteLegacyFlags(input), want));
   }
 });
 
@@ -139,7 +139,7 @@ Deno.test("moveConfigFlagsLast() lets --config stand anywhere on the line", asyn
   for (const [input, want] of cases) {
     await t.step(input.join(" "), () => assertEquals(moveConfigFlagsLast(input), want));
   }
-  assertEquals(moveConfigFlagsLast(rewriteSeedFlags(["-config", "a", "status"])), [
+  assertEquals(moveConfigFlagsLast(rewriteLegacyFlags(["-config", "a", "status"])), [
     "status",
     "--config",
     "a",

@@ -5,18 +5,18 @@
  * scoped-permission test under the flags of `collectorPermissions`.
  */
 import { createCollector } from "../../src/collector/mod.ts";
+import { stampSample } from "../../src/protocol/mod.ts";
 
 const collector = createCollector({ diskPath: Deno.args[0] ?? "/" });
 const input = {
-  stream: "scoped",
-  seq: 0,
   spoolDepth: 0,
   droppedSamples: 0,
   trading: { status: "stopped" as const, pid: null, uptime_s: null, restarts: 0, active_trades: 0 },
 };
 await collector.sample(input);
 await new Promise((resolve) => setTimeout(resolve, 100));
-const sample = await collector.sample({ ...input, seq: 1 });
+// Stamped as the agent's spool stamps it: the collector only measures.
+const sample = stampSample(await collector.sample(input), { stream: "scoped", seq: 1 });
 await collector.close();
 console.log(JSON.stringify(sample));
 

@@ -3,7 +3,7 @@
  * prints (no `--allow-read=/`), still reports every disk metric to a real control plane.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { agentPermissionFlags } from "../../src/cli/permissions.ts";
+import { agentPermissionFlags } from "../../src/permissions/permission_flags.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import type { Sample } from "../../src/protocol/mod.ts";
 import { waitFor } from "../_helpers/wait_for.ts";

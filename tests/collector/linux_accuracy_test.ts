@@ -17,10 +17,8 @@ const linux = Deno.build.os === "linux";
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
 
-function input(seq: number): CollectorInput {
+function input(): CollectorInput {
   return {
-    stream: "live",
-    seq,
     spoolDepth: 0,
     droppedSamples: 0,
     trading: { status: "stopped", pid: null, uptime_s: null, restarts: 0, active_trades: 0 },
@@ -71,7 +69,7 @@ Deno.test({
     const collector = createCollector();
     try {
       const before = await free();
-      const sample = await collector.sample(input(0));
+      const sample = await collector.sample(input());
       const after = await free();
       const total = (sample.memory_total_mb as number) * MIB;
       const used = (sample.memory_used_mb as number) * MIB;
@@ -92,7 +90,7 @@ Deno.test({
     const collector = createCollector({ diskPath: "/" });
     try {
       const before = await df();
-      const sample = await collector.sample(input(0));
+      const sample = await collector.sample(input());
       const after = await df();
       const total = (sample.disk_total_gb as number) * GIB;
       const used = (sample.disk_used_gb as number) * GIB;
@@ -116,7 +114,7 @@ Deno.test({
     const collector = createCollector();
     try {
       const before = parseProcNetDev(await run("cat", ["/proc/net/dev"]));
-      const sample = await collector.sample(input(0));
+      const sample = await collector.sample(input());
       const after = parseProcNetDev(await run("cat", ["/proc/net/dev"]));
       const expected = before.filter((row) => !isLoopbackName(row.iface)).map((row) => row.iface);
       assertEquals(sample.net.map((n) => n.iface), expected);
@@ -144,11 +142,11 @@ Deno.test({
     const children: Deno.ChildProcess[] = [];
     try {
       // Agreement with an independent reading over one and the same window.
-      await collector.sample(input(0));
+      await collector.sample(input());
       const start = await procStat();
       await new Promise((resolve) => setTimeout(resolve, 400));
       const end = await procStat();
-      const sample = await collector.sample(input(1));
+      const sample = await collector.sample(input());
       const independent = 100 * (end.busy - start.busy) / (end.total - start.total);
       assert(
         Math.abs((sample.cpu_percent as number) - independent) <= 20,
@@ -162,7 +160,7 @@ Deno.test({
         );
       }
       const busy = await waitFor(async () => {
-        const s = await collector.sample(input(2));
+        const s = await collector.sample(input());
         return (s.cpu_percent ?? 0) >= 70 ? s : undefined;
       }, { timeoutMs: 10_000, intervalMs: 250, message: "CPU ≥ 70 % under busy children" });
       assert(busy.cpu_per_core.every((p) => p !== null && p >= 0 && p <= 100));
@@ -180,11 +178,11 @@ Deno.test({
   async fn() {
     const collector = createCollector();
     try {
-      await collector.sample(input(0));
+      await collector.sample(input());
       const until = performance.now() + 300;
       let spin = 0;
       while (performance.now() < until) spin++;
-      const sample = await collector.sample(input(1));
+      const sample = await collector.sample(input());
       assert(spin > 0);
       assert((sample.agent.cpu_percent as number) > 0, `agent cpu ${sample.agent.cpu_percent}`);
       assert((sample.agent.rss_mb as number) > 1);

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { SampleSchema, snapshotOf } from "../../src/protocol/mod.ts";
+import { type Sample, SampleSchema, snapshotOf, stampSample } from "../../src/protocol/mod.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import type { CollectorInput } from "../../src/collector/collector.ts";
+import type { Collector, CollectorInput } from "../../src/collector/collector.ts";
 import type { CpuTimes } from "../../src/collector/counter_delta.ts";
 import { SamplingCollector } from "../../src/collector/sampling_collector.ts";
 import type { SystemReader, SystemReading } from "../../src/collector/system_reading.ts";
@@ -9,14 +9,17 @@ import type { SystemReader, SystemReading } from "../../src/collector/system_rea
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
 
-function input(seq: number): CollectorInput {
+function input(): CollectorInput {
   return {
-    stream: "stream-1",
-    seq,
     spoolDepth: 3,
     droppedSamples: 1,
     trading: { status: "running", pid: 4242, uptime_s: 12, restarts: 0, active_trades: 2 },
   };
+}
+
+/** A measurement with its place in the stream, as the agent's spool stamps it. */
+async function sampleAt(collector: Collector, seq: number, signal?: AbortSignal): Promise<Sample> {
+  return stampSample(await collector.sample(input(), signal), { stream: "stream-1", seq });
 }
 
 function reading(rx: number, tx: number): SystemReading {
@@ -84,7 +87,7 @@ Deno.test("SamplingCollector builds a schema-valid sample with flat fields in Mi
   });
   cpu = cores(300, 100);
   time.advance(1000);
-  const sample = await collector.sample(input(7));
+  const sample = await sampleAt(collector, 7);
   const parsed = SampleSchema.safeParse(sample);
   assert(parsed.success, JSON.stringify(parsed.error?.issues));
   assertEquals(snapshotOf(sample), {
@@ -125,13 +128,13 @@ Deno.test("SamplingCollector leaves rates null on the first sample and after a c
     ]),
     now: time.now,
   });
-  const first = await collector.sample(input(0));
+  const first = await sampleAt(collector, 0);
   assertEquals(first.net.map((n) => [n.rx_bytes_per_s, n.tx_bytes_per_s]), [[null, null], [
     null,
     null,
   ]]);
   time.advance(2000);
-  const second = await collector.sample(input(1));
+  const second = await sampleAt(collector, 1);
   assertEquals(second.net[0], {
     iface: "eth0",
     rx_bytes: 3000,
@@ -141,7 +144,7 @@ Deno.test("SamplingCollector leaves rates null on the first sample and after a c
   });
   assertEquals(second.net[1]?.rx_bytes_per_s, 0);
   time.advance(1000);
-  const third = await collector.sample(input(2));
+  const third = await sampleAt(collector, 2);
   assertEquals(third.net[0]?.rx_bytes_per_s, null);
   assertEquals(third.net[0]?.tx_bytes_per_s, 100);
   await collector.close();
@@ -154,8 +157,8 @@ Deno.test("SamplingCollector gives null rates when no time passed between sample
     now: time.now,
     cpuTimes: () => cores(10, 10),
   });
-  await collector.sample(input(0));
-  const again = await collector.sample(input(1));
+  await sampleAt(collector, 0);
+  const again = await sampleAt(collector, 1);
   assertEquals(again.net[0]?.rx_bytes_per_s, null);
   assertEquals(again.cpu_percent, null);
   await collector.close();
@@ -171,8 +174,8 @@ Deno.test("SamplingCollector keeps sampling with null fields when probes fail, a
       throw new Error("cpus unavailable");
     },
   });
-  const first = await collector.sample(input(0));
-  const second = await collector.sample(input(1));
+  const first = await sampleAt(collector, 0);
+  const second = await sampleAt(collector, 1);
   for (const sample of [first, second]) {
     assert(SampleSchema.safeParse(sample).success);
     assertEquals(sample.cpu_percent, null);
@@ -191,9 +194,9 @@ Deno.test("SamplingCollector honours an aborted signal and a closed state", asyn
   const collector = new SamplingCollector({ reader });
   const controller = new AbortController();
   controller.abort(new Error("shutting down"));
-  await rejects(collector.sample(input(0), controller.signal), /shutting down/);
+  await rejects(sampleAt(collector, 0, controller.signal), /shutting down/);
   await collector.close();
   await collector.close();
   assert(reader.closed);
-  await rejects(collector.sample(input(0)), /closed/);
+  await rejects(sampleAt(collector, 0), /closed/);
 });

@@ -13,7 +13,7 @@
  * It never verifies signatures. Every execution is counted, so tests can check "exactly
  * once" from the worker's side.
  */
-import { abortableDelay as delay } from "../../src/client/delay.ts";
+import { abortableDelay as delay } from "../../src/shared/delay.ts";
 import { Paths } from "../../src/protocol/mod.ts";
 
 /** Command types the double knows how to run (everything of protocol 4 except `ping`). */

@@ -7,7 +7,7 @@ import {
 import { loadConfig } from "../../src/config/load_config.ts";
 import { ConfigError } from "../../src/config/config_error.ts";
 import { AgentConfigSchema } from "../../src/config/schema.ts";
-import { COMMAND_TYPES } from "../../src/protocol/constants.ts";
+import { COMMAND_TYPES } from "../../src/protocol/command_types.ts";
 
 const KEY_FILE = "wak_FileFileFileFileFileFileFileFile";
 const KEY_ENV = "wak_EnvvEnvvEnvvEnvvEnvvEnvvEnvvEnvv";

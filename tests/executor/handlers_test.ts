@@ -5,7 +5,7 @@ import {
 } from "node:assert/strict";
 import { type AgentConfig, AgentConfigSchema } from "../../src/config/schema.ts";
 import { Executor } from "../../src/executor/executor.ts";
-import { createHandlers, type HandlerDeps } from "../../src/executor/handlers.ts";
+import { createHandlers, type HandlerDeps } from "../../src/executor/handlers/mod.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { generateApiKey } from "../../src/protocol/mod.ts";
 import { TradingSupervisor } from "../../src/trading/trading_supervisor.ts";

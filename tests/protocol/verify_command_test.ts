@@ -145,6 +145,11 @@ const cases: Case[] = [
     expect: "invalid_params",
   },
   {
+    name: "refuses params a type does not have",
+    command: () => signed({ command_type: "ping", params: { loud: true } }),
+    expect: "invalid_params",
+  },
+  {
     name: "refuses update_config with no changes",
     command: () => signed({ command_type: "update_config", params: { changes: {} } }),
     expect: "invalid_params",

@@ -6,7 +6,7 @@ import {
   probeStateDirLock,
   StateDirLockedError,
 } from "../../src/state/state_dir.ts";
-import { writeFileAtomic } from "../../src/state/atomic_write.ts";
+import { writeFileAtomic } from "../../src/shared/atomic_write.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "ftl-state-" });

@@ -7,6 +7,7 @@ import { AgentConfigSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { generateApiKey } from "../../src/protocol/mod.ts";
 import { TradingSupervisor } from "../../src/trading/trading_supervisor.ts";
+import { asCommands } from "./_as_commands.ts";
 
 const [dir, script, marker, grace] = Deno.args;
 if (!dir || !script || !marker || !grace) {
@@ -18,11 +19,13 @@ const config = AgentConfigSchema.parse({
   trading: { command: ["sh", script, marker], stop_timeout_seconds: Number(grace) },
 });
 const logFile = `${dir}/trading.log`;
-const supervisor = new TradingSupervisor({
-  getConfig: () => config,
-  logFile,
-  logger: createLogger({ level: "error" }),
-});
+const supervisor = asCommands(
+  new TradingSupervisor({
+    getConfig: () => config,
+    logFile,
+    logger: createLogger({ level: "error" }),
+  }),
+);
 const started = await supervisor.start();
 if (started.status !== "completed") throw new Error(JSON.stringify(started));
 const deadline = Date.now() + 10_000;

@@ -6,6 +6,7 @@ import {
   TradingSupervisor,
   type TradingSupervisorOptions,
 } from "../../src/trading/trading_supervisor.ts";
+import { asCommands, type SupervisorAsCommands } from "./_as_commands.ts";
 import { assertNoWorkloadLeft } from "./_process_table.ts";
 
 /** Absolute path of a workload script under tests/fixtures/workloads. */
@@ -27,7 +28,7 @@ export function configWith(
 
 /** Everything a supervisor test needs, disposed with `await using`. */
 export interface SupervisorFixture extends AsyncDisposable {
-  supervisor: TradingSupervisor;
+  supervisor: SupervisorAsCommands;
   /** The config the supervisor reads; tests may replace it. */
   config: AgentConfig;
   /** A marker unique to this test, passed to the workload as its last argument. */
@@ -78,17 +79,19 @@ export async function supervisorFixture(
     dir,
     readLog: () => Deno.readTextFile(logFile).catch(() => ""),
   } as SupervisorFixture;
-  fixture.supervisor = new TradingSupervisor({
-    getConfig: () => fixture.config,
-    logFile,
-    logger: createLogger({ level: "debug", write: (line) => logLines.push(line) }),
-    onStateChange: (state) => {
-      statuses.push(state.status);
-      states.push(state);
-      if (state.pid !== null) pgids.add(state.pid);
-    },
-    ...options.extra,
-  });
+  fixture.supervisor = asCommands(
+    new TradingSupervisor({
+      getConfig: () => fixture.config,
+      logFile,
+      logger: createLogger({ level: "debug", write: (line) => logLines.push(line) }),
+      onStateChange: (state) => {
+        statuses.push(state.status);
+        states.push(state);
+        if (state.pid !== null) pgids.add(state.pid);
+      },
+      ...options.extra,
+    }),
+  );
   fixture[Symbol.asyncDispose] = async () => {
     try {
       await fixture.supervisor.shutdown();

@@ -1,5 +1,11 @@
-/** Keeping command results small and clean enough to send (protocol 3.4, 1 MiB bodies). */
-import { type CommandResult, redactSecrets } from "../protocol/mod.ts";
+/**
+ * What a command result may carry (protocol 3.4, 1 MiB bodies): text and data with every
+ * secret redacted, text cut to a length and data replaced by a note of its size when too big.
+ * Used by the one result builder (`command_result.ts`).
+ *
+ * @module
+ */
+import { redactSecrets } from "../protocol/mod.ts";
 import { redactDeep } from "./redact_deep.ts";
 
 /** Longest `output` or `error` text sent, in characters. */
@@ -7,8 +13,8 @@ export const MAX_RESULT_TEXT = 8 * 1024;
 /** Largest `data` sent, in bytes of JSON; bigger data is replaced by a note of its size. */
 export const MAX_RESULT_DATA_BYTES = 256 * 1024;
 
-/** Cuts `text` to {@linkcode MAX_RESULT_TEXT} characters, saying how much was cut. */
-export function fitText(text: string, max: number = MAX_RESULT_TEXT): string {
+/** `text` redacted and cut to `max` characters, saying how much was cut. */
+export function redactAndTruncate(text: string, max: number = MAX_RESULT_TEXT): string {
   const clean = redactSecrets(text);
   if (clean.length <= max) return clean;
   const note = `… [${clean.length - max} more characters cut]`;
@@ -19,7 +25,7 @@ export function fitText(text: string, max: number = MAX_RESULT_TEXT): string {
  * `data` redacted, turned into plain JSON, and replaced by
  * `{ truncated: true, original_bytes }` when larger than `maxBytes`.
  */
-export function fitData(
+export function redactAndBound(
   data: Record<string, unknown>,
   maxBytes: number = MAX_RESULT_DATA_BYTES,
 ): Record<string, unknown> {
@@ -35,13 +41,4 @@ export function fitData(
   return plain !== null && typeof plain === "object" && !Array.isArray(plain)
     ? plain as Record<string, unknown>
     : { value: plain };
-}
-
-/** `result` with its text cut, its data fitted and every secret redacted. */
-export function fitResult(result: CommandResult): CommandResult {
-  const fitted: CommandResult = { ...result };
-  if (result.output !== undefined) fitted.output = fitText(result.output);
-  if (result.error !== undefined) fitted.error = fitText(result.error);
-  if (result.data !== undefined) fitted.data = fitData(result.data);
-  return fitted;
 }

@@ -33,6 +33,14 @@ export const AGENT_ENV_VARS: readonly string[] = [
 /** System information calls the agent makes outside the collector. */
 export const AGENT_SYS_CALLS: readonly string[] = ["hostname", "osRelease"];
 
+/**
+ * `--allow-sys` names the `service` command needs on each OS: macOS asks for the user id
+ * (`launchctl bootstrap gui/<uid>`).
+ */
+export const SERVICE_SYS_CALLS: Partial<Record<typeof Deno.build.os, readonly string[]>> = {
+  darwin: ["uid"],
+};
+
 /** Options of {@linkcode agentPermissionFlags}. */
 export interface AgentPermissionOptions {
   /** The OS the agent will run on. @default {Deno.build.os} */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { AGENT_ENV_VARS } from "../cli/permissions.ts";
+import { AGENT_ENV_VARS } from "./permission_flags.ts";
 import {
   PERMISSION_CATEGORIES,
   type PermissionCategory,

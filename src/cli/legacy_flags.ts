@@ -1,6 +1,8 @@
 /**
- * Rewriting the command line before parsing: the seed's single-dash flags, and `--config`
- * anywhere on the line.
+ * Rewriting the command line before parsing: the legacy single-dash flags of the first agent
+ * (the "seed": `-init`, `-config P`, `-version`), and `--config` anywhere on the line.
+ *
+ * @module
  */
 
 /**
@@ -9,10 +11,10 @@
  *
  * @example
  * ```ts
- * rewriteSeedFlags(["-config", "a.yaml", "-init"]); // ["init", "--config", "a.yaml"]
+ * rewriteLegacyFlags(["-config", "a.yaml", "-init"]); // ["init", "--config", "a.yaml"]
  * ```
  */
-export function rewriteSeedFlags(argv: readonly string[]): string[] {
+export function rewriteLegacyFlags(argv: readonly string[]): string[] {
   const out: string[] = [];
   let subcommand: string | undefined;
   for (const arg of argv) {

@@ -1,14 +1,21 @@
-/** The agent's shared connection state: what every loop reads and `status.json` shows. */
+/**
+ * The running agent's shared state: what every loop reads and `status.json` shows.
+ *
+ * (Named "state", not "session": in this code base a session is only ever the WebSocket
+ * session of protocol 3.5.)
+ *
+ * @module
+ */
 import type { Sample } from "../protocol/mod.ts";
 import type { AgentStatus, ConnectionState, WebSocketState } from "../state/agent_status.ts";
-import { Wake } from "./_wake.ts";
+import { Wake } from "../shared/wake.ts";
 
 /**
  * One place for the facts the loops share: the worker id and server-set intervals from
  * registration, the connection and WebSocket states, the last error, and whether the agent
  * is draining. Loops wait on {@linkcode AgentSession.changed} instead of polling.
  */
-export class AgentSession {
+export class AgentState {
   /** The worker id from the last registration; undefined until registered (or after a 404). */
   workerId: string | undefined;
   /** `websocket_url` from the last registration. */
@@ -31,7 +38,7 @@ export class AgentSession {
   latestSample: Sample | undefined;
   /** Set on the first stop signal: no new commands are accepted. */
   draining = false;
-  /** Woken on every change above made through the methods. */
+  /** Woken on every change above made through the methods, and by a config change. */
   readonly changed: Wake = new Wake();
 
   /** Starts with the locally configured intervals. */
@@ -73,7 +80,7 @@ export class AgentSession {
     this.changed.notify();
   }
 
-  /** The fields of `status.json` this session knows. */
+  /** The fields of `status.json` this state knows. */
   statusFields(): Pick<
     AgentStatus,
     | "state"

@@ -6,7 +6,7 @@
  * @module
  */
 import type { AgentConfig } from "../config/schema.ts";
-import { agentPermissionFlags } from "../cli/permissions.ts";
+import { agentPermissionFlags } from "./permission_flags.ts";
 
 /** Deno's permission categories, in the order they are reported. */
 export const PERMISSION_CATEGORIES = [

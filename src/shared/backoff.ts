@@ -1,11 +1,42 @@
-/** Full-jitter exponential backoff (protocol 8) and the slow schedule used after auth failures. */
+/**
+ * Every retry schedule of the code base, on one exponential formula ({@linkcode backoffCeiling}):
+ * the full-jitter backoff of protocol 8 ({@linkcode Backoff}), the slow schedule after the
+ * server refused the key ({@linkcode AuthRetrySchedule}), and the trading workload's restart
+ * delay (`trading/restart_backoff.ts`). A change to how long anything waits after a failure
+ * starts here.
+ *
+ * @module
+ */
 import {
   AUTH_RETRY_FIRST_MS,
   AUTH_RETRY_MAX_MS,
   BACKOFF_BASE_MS,
   BACKOFF_CAP_MS,
   BACKOFF_RESET_AFTER_MS,
-} from "../protocol/mod.ts";
+} from "../protocol/constants.ts";
+
+/** The bounds of {@linkcode backoffCeiling}. */
+export interface BackoffBounds {
+  /** The first step (attempt 0). */
+  baseMs: number;
+  /** The longest step. */
+  capMs: number;
+}
+
+/**
+ * The exponential step `min(capMs, baseMs * 2^attempt)` for `attempt` 0, 1, 2, …; the
+ * exponent stops growing at 30, where any sane cap has long won.
+ *
+ * @example
+ * ```ts
+ * backoffCeiling(0, { baseMs: 1000, capMs: 60_000 }); // 1000
+ * backoffCeiling(3, { baseMs: 1000, capMs: 60_000 }); // 8000
+ * backoffCeiling(9, { baseMs: 1000, capMs: 60_000 }); // 60000
+ * ```
+ */
+export function backoffCeiling(attempt: number, bounds: BackoffBounds): number {
+  return Math.min(bounds.capMs, bounds.baseMs * 2 ** Math.min(Math.max(0, attempt), 30));
+}
 
 /** Options of {@linkcode Backoff}. */
 export interface BackoffOptions {
@@ -29,7 +60,7 @@ export interface BackoffOptions {
  * @example
  * ```ts
  * const backoff = new Backoff();
- * while (!(await tryConnect())) await abortableDelay(backoff.next(), signal);
+ * while (!(await tryConnect())) await abortableDelay(backoff.next(), signal); // shared/delay.ts
  * ```
  */
 export class Backoff {
@@ -61,7 +92,7 @@ export class Backoff {
   /** The wait before the next try, in milliseconds; counts one failure. */
   next(): number {
     this.#healthySince = undefined;
-    const ceiling = Math.min(this.#cap, this.#base * 2 ** Math.min(this.#attempt, 30));
+    const ceiling = backoffCeiling(this.#attempt, { baseMs: this.#base, capMs: this.#cap });
     this.#attempt++;
     return Math.floor(this.#random() * ceiling);
   }
@@ -105,7 +136,7 @@ export class AuthRetrySchedule {
 
   /** The wait before the next try after an auth failure. */
   next(): number {
-    const wait = Math.min(this.#max, this.#first * 2 ** Math.min(this.#attempt, 30));
+    const wait = backoffCeiling(this.#attempt, { baseMs: this.#first, capMs: this.#max });
     this.#attempt++;
     return wait;
   }
