@@ -29,6 +29,9 @@ import { MetricStore } from "./metric_store.ts";
 import type { StorageQuota } from "./storage_quota.ts";
 import { WorkerStore, type WorkerView } from "./worker_store.ts";
 
+/** More workers going offline in one sweep than this are reported as activity. */
+export const MAX_WORKER_EVENTS_AT_ONCE = 100;
+
 function workerEvent(events: LiveEvents, view: WorkerView): void {
   events.emit({
     type: "worker",
@@ -70,6 +73,13 @@ export class LiveWorkerStore extends WorkerStore {
 
   override markStaleOffline(before: number): string[] {
     const ids = super.markStaleOffline(before);
+    if (this.#events.subscriberCount === 0) return ids;
+    if (ids.length > MAX_WORKER_EVENTS_AT_ONCE) {
+      // A wave (the network between a site and the control plane went down): coalesced as
+      // activity, rather than thousands of events a dashboard would not keep up with.
+      for (const id of ids) this.#events.touch(id);
+      return ids;
+    }
     for (const id of ids) {
       const view = super.get(id);
       if (view) workerEvent(this.#events, view);

@@ -11,6 +11,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
 import { DATABASE_FILE, openDatabase } from "../../src/control_plane/database.ts";
 import { Paths, type Sample, snapshotOf } from "../../src/protocol/mod.ts";
 
@@ -259,43 +260,48 @@ export async function simulateFleet(options: SimulateFleetOptions): Promise<Simu
   return workers;
 }
 
+/** Options of {@linkcode seedFleet}. */
+export interface SeedFleetOptions {
+  count: number;
+  /** Hostname prefix; hostnames are `<prefix>-00042`. @default {"fleet"} */
+  prefix?: string;
+  /** @default {Date.now()} */
+  now?: number;
+}
+
 /**
- * Writes `count` workers (with keys) straight into the database of a control plane that is
- * not running, in one transaction: for fleets too large to register over HTTP in a test.
- * Their keys cannot authenticate (the hashes are not of real keys); their snapshots vary.
+ * Writes `count` workers (with keys) straight into a database, in one transaction: for fleets
+ * too large to register over HTTP in a test. Their keys cannot authenticate (the hashes are
+ * not of real keys). Every tenth worker is offline, every 97th (from the 4th) reports an
+ * error; their snapshots vary like {@linkcode simulatedSample}'s.
  */
-export function seedFleet(
-  dataDir: string,
-  options: { count: number; prefix?: string; now?: number },
-): void {
-  const db = openDatabase(join(dataDir, DATABASE_FILE));
+export function seedFleetInto(db: DatabaseSync, options: SeedFleetOptions): void {
   const prefix = options.prefix ?? "fleet";
   const now = options.now ?? Date.now();
+  const key = db.prepare(
+    `INSERT INTO api_keys (id, name, prefix, hash, scopes, signing_key, active, created_at)
+     VALUES (?, ?, ?, ?, '["worker"]', x'00', 1, ?)`,
+  );
+  const worker = db.prepare(
+    `INSERT INTO workers (worker_id, key_id, hostname, platform, version, capabilities,
+       max_concurrency, metadata, status, current_load, last_metrics, registered_at,
+       last_heartbeat, instance_id, legacy, last_registered_at)
+     VALUES (?, ?, ?, ?, '0.1.0', '["metrics","trading"]', 1, '{}', ?, 0, ?, ?, ?, ?, 0, ?)`,
+  );
+  db.exec("BEGIN IMMEDIATE");
   try {
-    const key = db.prepare(
-      `INSERT INTO api_keys (id, name, prefix, hash, scopes, signing_key, active, created_at)
-       VALUES (?, ?, ?, ?, '["worker"]', x'00', 1, ?)`,
-    );
-    const worker = db.prepare(
-      `INSERT INTO workers (worker_id, key_id, hostname, platform, version, capabilities,
-         max_concurrency, metadata, status, current_load, last_metrics, registered_at,
-         last_heartbeat, instance_id, legacy, last_registered_at)
-       VALUES (?, ?, ?, ?, '0.1.0', '["metrics","trading"]', 1, '{}', ?, 0, ?, ?, ?, ?, 0, ?)`,
-    );
-    db.exec("BEGIN IMMEDIATE");
     for (let i = 0; i < options.count; i++) {
       const id = String(i).padStart(5, "0");
       const keyId = `key_seed${id}`;
       key.run(keyId, `${prefix}-key-${id}`, `wak_seed${id}`, "0".repeat(64), now);
       const online = i % 10 !== 7;
-      const sample = simulatedSample(i, now, 1);
       worker.run(
-        `wkr_seed${id}${"0".repeat(15)}`,
+        seededWorkerId(i),
         keyId,
         `${prefix}-${id}`,
         PLATFORMS[i % PLATFORMS.length]!,
         online ? (i % 97 === 3 ? "error" : "online") : "offline",
-        JSON.stringify(snapshotOf(sample)),
+        JSON.stringify(snapshotOf(simulatedSample(i, now, 1))),
         now - 86_400_000,
         online ? now : now - 3_600_000,
         `seed-instance-${id}`,
@@ -303,6 +309,22 @@ export function seedFleet(
       );
     }
     db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/** The worker id {@linkcode seedFleetInto} gives worker `index`. */
+export function seededWorkerId(index: number): string {
+  return `wkr_seed${String(index).padStart(5, "0")}${"0".repeat(15)}`;
+}
+
+/** {@linkcode seedFleetInto} the database of a control plane that is not running. */
+export function seedFleet(dataDir: string, options: SeedFleetOptions): void {
+  const db = openDatabase(join(dataDir, DATABASE_FILE));
+  try {
+    seedFleetInto(db, options);
   } finally {
     db.close();
   }

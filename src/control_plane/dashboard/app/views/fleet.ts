@@ -36,6 +36,9 @@ import { num, record, records, text, type Untrusted } from "../untrusted.ts";
 /** Rows per page. */
 export const FLEET_PAGE_SIZE = 50;
 
+/** Activity of workers not on screen refetches the page (for the counts) this often at most. */
+const SUMMARY_REFRESH_MS = 5000;
+
 /** The list order when the address names none. */
 const DEFAULT_SORT = "hostname";
 
@@ -89,7 +92,7 @@ export function mountFleet(main: HTMLElement, ctx: AppContext, initial: Route): 
   let nextCursor: string | null = null;
   let rows: Untrusted<FleetRow>[] = [];
   let visible = new Set<string>();
-  let loadedOnce = false;
+  let lastLoad = 0;
 
   const search = h("input", {
     id: "fleet-search",
@@ -385,7 +388,7 @@ export function mountFleet(main: HTMLElement, ctx: AppContext, initial: Route): 
     prev.disabled = cursors.length <= 1;
     next.disabled = nextCursor === null;
     section.dataset.loaded = "true";
-    if (!loadedOnce) loadedOnce = true;
+    lastLoad = Date.now();
   }
 
   renderHead();
@@ -395,10 +398,10 @@ export function mountFleet(main: HTMLElement, ctx: AppContext, initial: Route): 
   return {
     onEvent(event: LiveEvent) {
       if (event.type === "worker" || event.type === "key") refresher.request();
-      else if (
-        event.type === "activity" && (event.all || event.worker_ids.some((id) => visible.has(id)))
-      ) {
-        refresher.request();
+      else if (event.type === "activity") {
+        // Rows on screen follow their heartbeats; the counts of the rest, every few seconds.
+        const shown = event.all || event.worker_ids.some((id) => visible.has(id));
+        if (shown || Date.now() - lastLoad > SUMMARY_REFRESH_MS) refresher.request();
       }
     },
     refresh: () => refresher.request(),
