@@ -66,6 +66,11 @@ export interface SessionResponse extends ServerTime {
   command_delivery_window_ms: number;
 }
 
+/** `GET /api/admin/session` without a valid session or token. */
+export interface SignedOutResponse extends ServerTime {
+  ok: false;
+}
+
 // ---------------------------------------------------------------- fleet
 
 /** Columns the worker list can be sorted by (`sort=<key>` ascending, `sort=-<key>` descending). */

@@ -35,6 +35,7 @@ import {
   MAX_SERIES_POINTS,
   SERIES_RANGES,
   type SessionResponse,
+  type SignedOutResponse,
   type WorkerDetailResponse,
   type WorkerListResponse,
 } from "./admin_api.ts";
@@ -484,15 +485,25 @@ export function createApp(
     return c.json(sessionInfo("session", expiresAt));
   });
 
+  // Who is signed in: 200 either way (`ok: false` without a session), so a page that opens
+  // without a session does not log a failed request.
+  app.get("/api/admin/session", async (c) => {
+    let session: AdminSession | undefined;
+    try {
+      session = await authAdmin(c);
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status !== 401) throw error;
+      c.header("Cache-Control", "no-store");
+      return c.json({ ok: false, server_time: now() } satisfies SignedOutResponse);
+    }
+    c.header("Cache-Control", "no-store");
+    return c.json(sessionInfo(session ? "session" : "bearer", session?.expiresAt ?? null));
+  });
+
   app.use("/api/admin/*", async (c, next) => {
     const session = await authAdmin(c);
     if (session) c.set("adminSession", session);
     await next();
-  });
-
-  app.get("/api/admin/session", (c) => {
-    const session = c.get("adminSession");
-    return c.json(sessionInfo(session ? "session" : "bearer", session?.expiresAt ?? null));
   });
 
   app.delete("/api/admin/session", (c) => {

@@ -175,9 +175,8 @@ async function post(
 
 /** The hostname of simulated worker `index` (two workers share one, as real fleets do). */
 export function simulatedHostname(prefix: string, index: number): string {
-  const p = profile(index, 1);
   const n = index === 1 ? 0 : index; // worker 1 takes worker 0's hostname
-  return `${prefix}-${p.role}-${String(n).padStart(3, "0")}`;
+  return `${prefix}-${profile(n, 1).role}-${String(n).padStart(3, "0")}`;
 }
 
 /** Registers `count` workers with keys of their own; the first heartbeat and sample are sent. */

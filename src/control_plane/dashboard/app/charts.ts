@@ -358,7 +358,7 @@ export function drawChart(
       bands.push({ series: [avgIndex + 2, avgIndex + 1], fill: color(line.color, 0.14) });
     }
   }
-  const textColor = cssVar("--muted", "#667085");
+  const textColor = cssVar("--muted", "#5b6478");
   const gridColor = cssVar("--line", "#e3e8ef");
   const axis = (unit: Unit, side?: 1): uPlot.Axis => ({
     ...(side

@@ -13,6 +13,7 @@ import type {
   CommandCatalogResponse,
   LiveEvent,
   SessionResponse,
+  SignedOutResponse,
 } from "../../admin_api.ts";
 import { Api, SESSION_PATH } from "./api.ts";
 import { catalogOf } from "./command_form.ts";
@@ -247,9 +248,11 @@ async function start(): Promise<void> {
     if (!document.hidden) view?.tick();
   }, TICK_MS);
   try {
-    await signedIn(await api.get<SessionResponse>(SESSION_PATH));
-  } catch {
-    showLogin();
+    const info = await api.get<SessionResponse | SignedOutResponse>(SESSION_PATH);
+    if (info.ok === true) await signedIn(info as Untrusted<SessionResponse>);
+    else showLogin();
+  } catch (error) {
+    showLogin((error as Error).message);
   }
 }
 
