@@ -157,20 +157,28 @@ export function simulatedSample(
   };
 }
 
+/** POSTs as a worker; a 429 is retried after its `Retry-After`, as an agent does. */
 async function post(
   baseUrl: string,
   key: string,
   path: string,
   body: unknown,
 ): Promise<Record<string, unknown>> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-API-Key": key },
-    body: JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(json)}`);
-  return json;
+  for (let attempt = 0;; attempt++) {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-API-Key": key },
+      body: JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (response.status === 429 && attempt < 20) {
+      const wait = Number(response.headers.get("Retry-After") ?? 1) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      continue;
+    }
+    if (!response.ok) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(json)}`);
+    return json;
+  }
 }
 
 /** The hostname of simulated worker `index` (two workers share one, as real fleets do). */

@@ -388,6 +388,7 @@ export function mountFleet(main: HTMLElement, ctx: AppContext, initial: Route): 
     prev.disabled = cursors.length <= 1;
     next.disabled = nextCursor === null;
     section.dataset.loaded = "true";
+    section.dataset.sorted = query.get("sort") ?? "";
     lastLoad = Date.now();
   }
 
