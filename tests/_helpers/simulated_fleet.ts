@@ -24,6 +24,10 @@ export interface SimulatedWorker {
   readonly index: number;
   /** Sends a heartbeat (status online by default) with the latest snapshot. */
   heartbeat(status?: "online" | "error" | "draining" | "offline"): Promise<void>;
+  /** Sends a heartbeat and returns the ids and types of the commands it hands out. */
+  poll(): Promise<{ id: string; command_type: string }[]>;
+  /** Posts the result of command `id`. */
+  complete(id: string, result: Record<string, unknown>): Promise<void>;
   /** Posts samples (at most 500 per call are sent per request). */
   postSamples(samples: readonly Sample[]): Promise<void>;
   /** A sample of this worker at time `ts`. */
@@ -176,7 +180,9 @@ async function post(
       await new Promise((resolve) => setTimeout(resolve, wait));
       continue;
     }
-    if (!response.ok) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(json)}`);
+    if (!response.ok) {
+      throw new Error(`${path} answered ${response.status}: ${JSON.stringify(json)}`);
+    }
     return json;
   }
 }
@@ -234,6 +240,22 @@ export async function simulateFleet(options: SimulateFleetOptions): Promise<Simu
           status,
           current_load: 0,
           metrics: snapshotOf(latest),
+        });
+      },
+      async poll() {
+        const answer = await post(options.baseUrl, key, Paths.heartbeat(workerId), {
+          status: "online",
+          metrics: snapshotOf(latest),
+        });
+        return (answer.pending_commands as { id: string; command_type: string }[]) ?? [];
+      },
+      async complete(id, result) {
+        const now = Date.now();
+        await post(options.baseUrl, key, Paths.result(id), {
+          started_at: now - 40,
+          finished_at: now,
+          timestamp: Math.floor(now / 1000),
+          ...result,
         });
       },
       async postSamples(samples) {

@@ -186,7 +186,10 @@ export class CommandForm {
       this.#note,
       this.#message,
     );
-    this.#type.addEventListener("change", () => this.#buildFields());
+    this.#type.addEventListener("change", () => {
+      this.#message.textContent = "";
+      this.#buildFields();
+    });
     this.#jsonToggle.addEventListener("change", () => this.#toggleJson());
     this.element.addEventListener("submit", (event) => {
       event.preventDefault();
