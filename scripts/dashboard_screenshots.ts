@@ -17,7 +17,7 @@ import { waitFor } from "../tests/_helpers/wait_for.ts";
 import { launchBrowser } from "../tests/dashboard/_browser.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { out: { type: "string" } } });
-const out = values.out ?? new URL("../docs/img/", import.meta.url).pathname;
+const out = (values.out ?? new URL("../docs/img", import.meta.url).pathname).replace(/\/+$/, "");
 await Deno.mkdir(out, { recursive: true });
 
 await using cp = await startControlPlane();
