@@ -157,3 +157,18 @@ Deno.test("a forged, expired or signed-out session is refused", async (t) => {
     await res.body?.cancel();
   });
 });
+
+Deno.test("GET /api/admin/session says who is signed in, and answers 200 ok:false to nobody", async () => {
+  using plane = testPlane();
+  const nobody = await plane.call("/api/admin/session");
+  assertEquals([nobody.status, (await nobody.json()).ok], [200, false]);
+  const stale = await plane.call("/api/admin/session", {
+    headers: { cookie: `${SESSION_COOKIE}=v1.1.x.${"A".repeat(43)}` },
+  });
+  assertEquals([stale.status, (await stale.json()).ok], [200, false]);
+  const cookie = await cookieOf(plane);
+  const viaCookie = await (await plane.call("/api/admin/session", { headers: { cookie } })).json();
+  assertEquals([viaCookie.ok, viaCookie.via], [true, "session"]);
+  const viaBearer = await (await plane.admin("/api/admin/session")).json();
+  assertEquals([viaBearer.ok, viaBearer.via, viaBearer.expires_at], [true, "bearer", null]);
+});

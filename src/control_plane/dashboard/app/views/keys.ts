@@ -238,7 +238,11 @@ export function mountKeys(main: HTMLElement, ctx: AppContext): View {
         ),
       ),
     );
-  }, { onError: (e) => ctx.banner(`Could not load the keys: ${(e as Error).message}`) });
+  }, {
+    // Workers register and change status often in a large fleet; the list follows within a second.
+    minIntervalMs: 1000,
+    onError: (e) => ctx.banner(`Could not load the keys: ${(e as Error).message}`),
+  });
   void refresher.run();
 
   return {
