@@ -229,6 +229,22 @@ Deno.test("the dashboard: fleet, charts, live commands, offline, keys, keyboard,
     },
   );
 
+  await t.step("a new sample reaches the charts without a reload, drawn in place", async () => {
+    await page.locator('button.range[data-range="15m"]').click();
+    await page.locator('#charts-card[data-range="15m"] #chart-cpu canvas').waitFor({
+      timeout: UI_TIMEOUT_MS,
+    });
+    const note = page.locator("#charts-note");
+    const before = Number.parseInt(await note.innerText());
+    const canvas = await page.locator("#chart-cpu canvas").elementHandle();
+    await gpu.postSamples([gpu.sampleAt(Date.now(), 10_000)]);
+    await waitFor(async () => Number.parseInt(await note.innerText()) === before + 1, {
+      timeoutMs: UI_TIMEOUT_MS,
+      message: "the new sample in the charts (pushed, at most every 5 s)",
+    });
+    assert(await canvas!.evaluate((c) => c.isConnected), "the chart was updated, not redrawn");
+  });
+
   await t.step(
     "a ping to the real agent shows completed without a reload, within 2 s",
     async () => {

@@ -267,7 +267,29 @@ export interface DrawnChart {
   readonly element: HTMLElement;
   /** Fits the chart to its container's width. */
   resize(): void;
+  /**
+   * Shows new data of the same chart in place (the cursor stays where it is); false when the
+   * model's lines changed, and the chart must be drawn again.
+   */
+  update(model: ChartModel, t: readonly number[], range: [number, number]): boolean;
   destroy(): void;
+}
+
+/** The data of `model` in uPlot's order: times (s), then each line and its band edges. */
+function alignedData(model: ChartModel, t: readonly number[]): (number | null)[][] {
+  const data: (number | null)[][] = [t.map((ms) => ms / 1000)];
+  for (const line of model.lines) {
+    data.push(line.values);
+    if (line.range) data.push(line.range.min, line.range.max);
+  }
+  return data;
+}
+
+/** What a chart's series are: labels, and which have bands. */
+function shapeOf(model: ChartModel): string {
+  return model.lines.map((l) => `${l.label}${l.range ? "+band" : ""}${l.right ? ">" : ""}`).join(
+    "|",
+  );
 }
 
 /** Height of a chart's plot in CSS pixels. */
@@ -297,6 +319,7 @@ export function drawChart(
     : model.lines.length > 1 && first.label !== model.title
     ? `${first.label} ${latestOf(first)}`
     : latestOf(first);
+  const caption = h("span", { class: "muted small" }, `latest: ${latest}`);
   const figure = h(
     "figure",
     { class: "chart", id: `chart-${model.id}`, dataset: { chart: model.id } },
@@ -305,7 +328,7 @@ export function drawChart(
       null,
       h("span", { class: "chart-title" }, model.title),
       " ",
-      h("span", { class: "muted small" }, `latest: ${latest}`),
+      caption,
     ),
     plot,
   );
@@ -313,7 +336,7 @@ export function drawChart(
     label: "Time",
     value: (_u, v) => v == null ? NONE : new Date(v * 1000).toLocaleString(),
   }];
-  const data: (number | null)[][] = [t.map((ms) => ms / 1000)];
+  const data = alignedData(model, t);
   const bands: uPlot.Band[] = [];
   for (const line of model.lines) {
     const unit = unitOf(line);
@@ -321,9 +344,10 @@ export function drawChart(
     const format = (_u: uPlot, v: number | null) => formatValue(unit, v);
     const range = line.range;
     // The mean, with the bucket's minimum and maximum under the cursor: "42 % (12 % – 80 %)".
-    const withRange = (_u: uPlot, v: number | null, _s: number, i: number | null) => {
-      const lo = i === null ? null : range?.min[i] ?? null;
-      const hi = i === null ? null : range?.max[i] ?? null;
+    // The edges are the next two series; read from the chart, so new data shows too.
+    const withRange = (u: uPlot, v: number | null, s: number, i: number | null) => {
+      const lo = i === null ? null : u.data[s + 1]?.[i] ?? null;
+      const hi = i === null ? null : u.data[s + 2]?.[i] ?? null;
       const main = formatValue(unit, v);
       return v === null || lo === null || hi === null || lo === hi
         ? main
@@ -339,7 +363,6 @@ export function drawChart(
       points: { show: false },
       ...(line.dashed ? { dash: [5, 4] } : {}),
     });
-    data.push(line.values);
     if (range) {
       const avgIndex = series.length - 1;
       // The band's edges: thin, and left out of the legend (the mean's value names them).
@@ -352,9 +375,7 @@ export function drawChart(
         points: { show: false },
       };
       series.push({ ...edge, label: `${line.label} min` });
-      data.push(range.min);
       series.push({ ...edge, label: `${line.label} max` });
-      data.push(range.max);
       bands.push({ series: [avgIndex + 2, avgIndex + 1], fill: color(line.color, 0.14) });
     }
   }
@@ -398,13 +419,34 @@ export function drawChart(
     legend: { live: true },
   };
   const chart = new uPlot(opts, data as uPlot.AlignedData, plot);
-  const summary = model.lines.map((line) => `${line.label} ${latestOf(line)}`).join(", ");
   const canvas = chart.root.querySelector("canvas");
   canvas?.setAttribute("role", "img");
-  canvas?.setAttribute("aria-label", `${model.title} chart; latest: ${summary}`);
+  function describe(current: ChartModel): void {
+    const summary = current.lines.map((line) => `${line.label} ${latestOf(line)}`).join(", ");
+    canvas?.setAttribute("aria-label", `${current.title} chart; latest: ${summary}`);
+  }
+  describe(model);
+  const shape = shapeOf(model);
   function resize(): void {
     const width = Math.max(200, plot.clientWidth);
     if (Math.abs(width - chart.width) > 1) chart.setSize({ width, height: CHART_HEIGHT });
   }
-  return { element: figure, resize, destroy: () => chart.destroy() };
+  function update(next: ChartModel, times: readonly number[], range: [number, number]): boolean {
+    if (shapeOf(next) !== shape || next.title !== model.title) return false;
+    chart.batch(() => {
+      chart.setData(alignedData(next, times) as uPlot.AlignedData);
+      chart.setScale("x", { min: range[0] / 1000, max: range[1] / 1000 });
+    });
+    const first = next.lines[0];
+    caption.textContent = `latest: ${
+      !first
+        ? NONE
+        : next.lines.length > 1 && first.label !== next.title
+        ? `${first.label} ${latestOf(first)}`
+        : latestOf(first)
+    }`;
+    describe(next);
+    return true;
+  }
+  return { element: figure, resize, update, destroy: () => chart.destroy() };
 }

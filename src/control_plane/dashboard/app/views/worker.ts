@@ -228,9 +228,10 @@ export function mountWorker(
     bucketMs = num(body.bucket_ms) ?? 0;
     const t = Array.isArray(body.t) ? body.t.map((v) => num(v) ?? 0) : [];
     const models = chartModels(body);
-    charts.forEach((c) => c.destroy());
-    charts = [];
+    const span: [number, number] = [num(body.since) ?? 0, num(body.until) ?? ctx.api.now()];
     if (models.length === 0 || t.length === 0) {
+      charts.forEach((c) => c.destroy());
+      charts = [];
       replace(
         chartsBox,
         h(
@@ -239,9 +240,16 @@ export function mountWorker(
           `No samples in the last ${RANGE_LABELS[range]}.`,
         ),
       );
+    } else if (
+      // New data for the same charts: in place, so the cursor and the legend stay.
+      charts.length === models.length && models.every((m, i) => charts[i]!.update(m, t, span))
+    ) {
+      // updated
     } else {
-      const range: [number, number] = [num(body.since) ?? 0, num(body.until) ?? ctx.api.now()];
-      charts = models.map((model) => drawChart(model, t, { syncKey: `worker-${workerId}`, range }));
+      charts.forEach((c) => c.destroy());
+      charts = models.map((model) =>
+        drawChart(model, t, { syncKey: `worker-${workerId}`, range: span })
+      );
       replace(chartsBox, charts.map((c) => c.element));
       charts.forEach((c) => c.resize());
     }
@@ -347,6 +355,7 @@ export function mountWorker(
           : "never",
       ],
     ];
+    const refocus = document.activeElement?.id === "delete-worker";
     replace(
       info,
       h(
@@ -381,6 +390,8 @@ export function mountWorker(
         ),
       ),
     );
+    // Redrawn on every heartbeat: keep the keyboard where it was.
+    if (refocus) deleteButton.focus();
   }
 
   async function deleteWorker(): Promise<void> {
