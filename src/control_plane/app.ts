@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Logger } from "../log/logger.ts";
+import { VERSION } from "../version.ts";
 import {
   checkParamsBounds,
   CloseCode,
@@ -18,6 +19,7 @@ import {
   isApiKey,
   isCommandType,
   MAX_PENDING_PER_HEARTBEAT,
+  MISSED_HEARTBEATS_OFFLINE,
   Paths,
   RegisterRequestSchema,
   validate,
@@ -26,8 +28,32 @@ import {
 } from "./_deps.ts";
 import { z as zod } from "zod";
 import { secretsEqual } from "./_secrets.ts";
+import {
+  type CommandCatalogResponse,
+  type CommandListResponse,
+  MAX_FLEET_QUERY_LENGTH,
+  MAX_SERIES_POINTS,
+  SERIES_RANGES,
+  type SessionResponse,
+  type SignedOutResponse,
+  type WorkerDetailResponse,
+  type WorkerListResponse,
+} from "./admin_api.ts";
+import {
+  type AdminSession,
+  type AdminSessions,
+  isSecureRequest,
+  passesCsrfCheck,
+  readCookie,
+  sessionCookie,
+} from "./admin_session.ts";
 import { serveDashboard } from "./dashboard/dashboard.ts";
 import type { CommandDelivery } from "./command_delivery.ts";
+import { commandCatalog } from "./command_catalog.ts";
+import type { CommandHistory } from "./command_history.ts";
+import { type FleetQuery, parseFleetSort } from "./fleet_query.ts";
+import { EVENT_STREAM_HEADERS, type LiveEvents } from "./live_events.ts";
+import type { MetricSeries } from "./metric_downsample.ts";
 import { COMMAND_STATUSES, type CommandStore, TERMINAL_STATUSES } from "./command_store.ts";
 import { HeartbeatHistory } from "./heartbeat_history.ts";
 import { HttpError } from "./http_error.ts";
@@ -62,6 +88,18 @@ export interface AppContext {
   bodyTimeoutMs: number;
   /** Per-worker bound on stored samples. */
   quota: StorageQuota;
+  /** Live updates for the dashboard (`GET /api/admin/events`). */
+  events: LiveEvents;
+  /** The worker list with search, sort and pages. */
+  fleet: FleetQuery;
+  /** Bucketed history for charts. */
+  series: MetricSeries;
+  /** The command list with its filters. */
+  commandHistory: CommandHistory;
+  /** Dashboard session cookies. */
+  adminSessions: AdminSessions;
+  /** How long a command waits to be delivered (ms). */
+  commandDeliveryWindowMs: number;
 }
 
 /** Connection facts the server passes along with a request. */
@@ -70,9 +108,14 @@ export interface RequestInfo {
   remoteAddr?: string;
 }
 
-type Env = { Bindings: RequestInfo; Variables: { workerId?: string } };
+type Env = {
+  Bindings: RequestInfo;
+  Variables: { workerId?: string; adminSession?: AdminSession };
+};
 
 const ListLimit = zod.coerce.number().int().min(1).max(1000);
+
+const SessionRequestSchema = zod.object({ token: zod.string().min(1).max(1000) });
 
 const CreateKeySchema = zod.object({
   name: zod.string().min(1).max(100),
@@ -191,10 +234,27 @@ export function createApp(
     return key;
   }
 
-  async function authAdmin(c: Context<Env>): Promise<void> {
+  /**
+   * Admin calls: the admin token as `Authorization: Bearer`, or the dashboard's session
+   * cookie (which must come with the CSRF header on anything but GET). Returns the session
+   * when the cookie was used.
+   */
+  async function authAdmin(c: Context<Env>): Promise<AdminSession | undefined> {
     const auth = c.req.header("authorization") ?? "";
     const token = /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1]?.trim();
     if (!token) {
+      const cookie = readCookie(c.req.header("cookie") ?? null);
+      if (cookie !== undefined) {
+        const session = await ctx.adminSessions.verify(cookie);
+        if (!session) {
+          limit(`ip:${c.env?.remoteAddr ?? "?"}`);
+          throw new HttpError(401, "invalid_api_key", "The session has ended; sign in again");
+        }
+        if (!passesCsrfCheck(c.req.raw)) {
+          throw new HttpError(403, "forbidden", "A dashboard request must send X-FTL-Dashboard: 1");
+        }
+        return session;
+      }
       limit(`ip:${c.env?.remoteAddr ?? "?"}`);
       throw new HttpError(401, "missing_api_key", "Admin calls need Authorization: Bearer");
     }
@@ -202,6 +262,21 @@ export function createApp(
       limit(`ip:${c.env?.remoteAddr ?? "?"}`);
       throw new HttpError(401, "invalid_api_key", "The admin token is wrong");
     }
+    return undefined;
+  }
+
+  function sessionInfo(via: "session" | "bearer", expiresAt: number | null): SessionResponse {
+    return {
+      ok: true,
+      via,
+      expires_at: expiresAt,
+      version: VERSION,
+      heartbeat_interval_seconds: ctx.heartbeatIntervalSeconds,
+      metrics_interval_seconds: ctx.metricsIntervalSeconds,
+      missed_heartbeats_offline: MISSED_HEARTBEATS_OFFLINE,
+      command_delivery_window_ms: ctx.commandDeliveryWindowMs,
+      server_time: now(),
+    };
   }
 
   function query<S extends z.ZodType>(c: Context<Env>, name: string, schema: S): z.infer<S> {
@@ -237,9 +312,9 @@ export function createApp(
     else ctx.logger.info("request", fields);
   });
   app.onError((error, c) => errorResponse(error, { now, logger: ctx.logger, path: c.req.path }));
-  app.notFound((c) => {
+  app.notFound(async (c) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") {
-      const page = serveDashboard(c.req.raw);
+      const page = await serveDashboard(c.req.raw);
       if (page) return page;
     }
     return errorResponse(
@@ -392,10 +467,69 @@ export function createApp(
   });
 
   // ---- admin API (interfaces.md section 3) ----
+  // Signing in to the dashboard: the admin token (in the body) for a session cookie. Before
+  // the admin middleware, since the cookie does not exist yet.
+  app.post("/api/admin/session", async (c) => {
+    const body = await bodyOf(c, SessionRequestSchema);
+    if (!(await secretsEqual(body.token.trim(), ctx.adminToken))) {
+      limit(`ip:${c.env?.remoteAddr ?? "?"}`);
+      throw new HttpError(401, "invalid_api_key", "The admin token is wrong");
+    }
+    const { value, expiresAt } = await ctx.adminSessions.issue();
+    const cookie = sessionCookie(value, {
+      secure: isSecureRequest(c.req.raw, ctx.publicUrl),
+      maxAgeSeconds: (expiresAt - now()) / 1000,
+    });
+    c.header("Set-Cookie", cookie);
+    c.header("Cache-Control", "no-store");
+    return c.json(sessionInfo("session", expiresAt));
+  });
+
+  // Who is signed in: 200 either way (`ok: false` without a session), so a page that opens
+  // without a session does not log a failed request.
+  app.get("/api/admin/session", async (c) => {
+    let session: AdminSession | undefined;
+    try {
+      session = await authAdmin(c);
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status !== 401) throw error;
+      c.header("Cache-Control", "no-store");
+      return c.json({ ok: false, server_time: now() } satisfies SignedOutResponse);
+    }
+    c.header("Cache-Control", "no-store");
+    return c.json(sessionInfo(session ? "session" : "bearer", session?.expiresAt ?? null));
+  });
+
   app.use("/api/admin/*", async (c, next) => {
-    await authAdmin(c);
+    const session = await authAdmin(c);
+    if (session) c.set("adminSession", session);
     await next();
   });
+
+  app.delete("/api/admin/session", (c) => {
+    const session = c.get("adminSession");
+    if (session) ctx.adminSessions.revoke(session);
+    c.header(
+      "Set-Cookie",
+      sessionCookie("", { secure: isSecureRequest(c.req.raw, ctx.publicUrl), maxAgeSeconds: 0 }),
+    );
+    return json(c, { ok: true });
+  });
+
+  app.get("/api/admin/events", (c) => {
+    const stream = ctx.events.subscribe(c.req.raw.signal);
+    if (!stream) {
+      throw new HttpError(503, "internal", "Too many dashboards are listening; retry shortly", {
+        headers: { "Retry-After": "10" },
+      });
+    }
+    return new Response(stream, { headers: EVENT_STREAM_HEADERS });
+  });
+
+  app.get("/api/admin/command-types", (c) =>
+    c.json(
+      { command_types: commandCatalog(), server_time: now() } satisfies CommandCatalogResponse,
+    ));
 
   app.post("/api/admin/keys", async (c) => {
     const body = await bodyOf(c, CreateKeySchema);
@@ -455,23 +589,40 @@ export function createApp(
   app.get("/api/workers/commands", async (c) => {
     await authAdmin(c);
     const status = query(c, "status", zod.enum(COMMAND_STATUSES).optional());
-    const list = commands.list({
+    const commandType = query(c, "type", zod.string().max(64).optional());
+    const list = await ctx.commandHistory.list({
       ...optional("workerId", c.req.query("worker_id")),
       ...optional("status", status),
+      ...optional("commandType", commandType),
       limit: query(c, "limit", ListLimit.default(100)),
     });
-    return json(c, { commands: list });
+    return c.json({ commands: list, server_time: now() } satisfies CommandListResponse);
   });
 
   app.get("/api/workers", async (c) => {
     await authAdmin(c);
     const status = query(c, "status", zod.enum(WORKER_STATUSES).optional());
-    return json(c, {
-      workers: workers.list({
-        ...optional("status", status),
-        limit: query(c, "limit", ListLimit.default(100)),
-      }),
+    const trading = query(c, "trading", zod.string().max(64).optional());
+    const q = query(c, "q", zod.string().max(MAX_FLEET_QUERY_LENGTH).optional());
+    const sortText = query(c, "sort", zod.string().max(40).optional());
+    const cursor = query(c, "cursor", zod.string().max(2000).optional());
+    const page = await ctx.fleet.page({
+      ...optional("status", status),
+      ...optional("trading", trading),
+      ...optional("q", q),
+      ...optional("cursor", cursor),
+      ...(sortText ? { sort: parseFleetSort(sortText) } : {}),
+      limit: query(c, "limit", ListLimit.default(100)),
     });
+    return c.json(
+      {
+        workers: page.rows,
+        next_cursor: page.nextCursor,
+        total: page.total,
+        summary: await ctx.fleet.summary(),
+        server_time: now(),
+      } satisfies WorkerListResponse,
+    );
   });
 
   app.get("/api/workers/:workerId", async (c) => {
@@ -479,11 +630,15 @@ export function createApp(
     const workerId = c.req.param("workerId");
     const worker = workers.get(workerId);
     if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}`);
-    return json(c, {
-      worker,
-      metrics: metrics.list(workerId, { limit: 20 }),
-      commands: commands.list({ workerId, limit: 20 }),
-    });
+    return c.json(
+      {
+        worker,
+        key: await ctx.fleet.keyOf(workerId),
+        metrics: metrics.list(workerId, { limit: 20 }) as WorkerDetailResponse["metrics"],
+        commands: commands.list({ workerId, limit: 20 }),
+        server_time: now(),
+      } satisfies WorkerDetailResponse,
+    );
   });
 
   app.delete("/api/workers/:workerId", async (c) => {
@@ -509,6 +664,37 @@ export function createApp(
         limit: query(c, "limit", ListLimit.default(500)),
       }),
     });
+  });
+
+  app.get("/api/workers/:workerId/series", async (c) => {
+    await authAdmin(c);
+    const workerId = c.req.param("workerId");
+    const worker = workers.get(workerId);
+    if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    const ms = zod.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
+    const range = query(c, "range", zod.enum(Object.keys(SERIES_RANGES) as [string]).optional());
+    const until = query(c, "until", ms) ?? now();
+    const since = query(c, "since", ms) ??
+      until - SERIES_RANGES[(range ?? "1h") as keyof typeof SERIES_RANGES];
+    if (since >= until) {
+      throw new HttpError(400, "invalid_request", "since: must be before until", {
+        field: "since",
+      });
+    }
+    const posts = worker.metrics_posted_at !== null;
+    const result = await ctx.series.series(workerId, {
+      since,
+      until,
+      maxPoints: query(
+        c,
+        "points",
+        zod.coerce.number().int().min(1).max(MAX_SERIES_POINTS).default(MAX_SERIES_POINTS),
+      ),
+      // Workers that use the metrics endpoint sample more often than they beat.
+      sampleIntervalMs: (posts ? ctx.metricsIntervalSeconds : ctx.heartbeatIntervalSeconds) * 1000,
+      signal: c.req.raw.signal,
+    });
+    return json(c, result);
   });
 
   return async (request, info = {}) => {

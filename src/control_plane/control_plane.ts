@@ -15,15 +15,18 @@ import {
 } from "./_deps.ts";
 import { randomId } from "./_random_id.ts";
 import { createApp, type RequestInfo } from "./app.ts";
+import { AdminSessions } from "./admin_session.ts";
 import { CommandDelivery } from "./command_delivery.ts";
+import { CommandHistory } from "./command_history.ts";
 import type { SigningMode } from "./command_signer.ts";
-import { CommandStore } from "./command_store.ts";
-import { KeyStore } from "./key_store.ts";
-import { MetricStore } from "./metric_store.ts";
+import { FleetQuery } from "./fleet_query.ts";
+import type { KeyStore } from "./key_store.ts";
+import { LiveEvents } from "./live_events.ts";
+import { LiveCommandStore, LiveKeyStore, LiveMetricStore, LiveWorkerStore } from "./live_stores.ts";
+import { MetricSeries } from "./metric_downsample.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { DEFAULT_WORKER_QUOTA_BYTES, StorageQuota } from "./storage_quota.ts";
 import { WorkerSessions } from "./worker_sessions.ts";
-import { WorkerStore } from "./worker_store.ts";
 
 /** A request body must have arrived this long after its handler starts reading it. */
 export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
@@ -97,6 +100,8 @@ export interface ControlPlane {
   readonly sessions: WorkerSessions;
   /** Key storage (used by `keys create`). */
   readonly keys: KeyStore;
+  /** Live updates pushed to the dashboard. */
+  readonly events: LiveEvents;
   /** Tells every agent to disconnect and closes the sessions (bounded by `signal`). */
   drain(signal?: AbortSignal): Promise<void>;
 }
@@ -108,26 +113,29 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const heartbeatIntervalSeconds = options.heartbeatIntervalSeconds ??
     DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
   const ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT_MS;
-  const keys = new KeyStore(options.db, {
+  // Every store reports its changes to the dashboard's live updates (live_stores.ts).
+  const events = new LiveEvents();
+  const keys = new LiveKeyStore(options.db, {
     now,
     newId: options.ids?.key ?? (() => randomId("key_", 16)),
+    events,
   });
-  const workers = new WorkerStore(options.db, {
+  const workers = new LiveWorkerStore(options.db, {
     now,
     newId: options.ids?.worker ?? (() => randomId("wkr_", 24)),
+    events,
   });
-  const commands = new CommandStore(options.db, {
+  const deliveryWindowMs = options.deliveryWindowMs ?? COMMAND_TTL_MS;
+  const commands = new LiveCommandStore(options.db, {
     now,
     newId: options.ids?.command ?? (() => crypto.randomUUID()),
-    timing: {
-      deliveryWindowMs: options.deliveryWindowMs ?? COMMAND_TTL_MS,
-      resultGraceMs: options.resultGraceMs ?? 60_000,
-    },
+    timing: { deliveryWindowMs, resultGraceMs: options.resultGraceMs ?? 60_000 },
+    events,
   });
   const quota = new StorageQuota(options.db, {
     limitBytes: options.workerQuotaBytes ?? DEFAULT_WORKER_QUOTA_BYTES,
   });
-  const metrics = new MetricStore(options.db, { now, quota });
+  const metrics = new LiveMetricStore(options.db, { now, quota, events });
   const delivery = new CommandDelivery({
     commands,
     workers,
@@ -171,6 +179,12 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
     bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     quota,
+    events,
+    fleet: new FleetQuery(options.db, { workers }),
+    series: new MetricSeries(options.db),
+    commandHistory: new CommandHistory(options.db, { commands }),
+    adminSessions: new AdminSessions({ adminToken: options.adminToken, now }),
+    commandDeliveryWindowMs: deliveryWindowMs,
   });
 
   const retentionMs = options.metricsRetentionMs ?? DEFAULT_METRICS_RETENTION_MS;
@@ -198,11 +212,15 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     sweep,
     sessions,
     keys,
-    drain: (signal) =>
-      sessions.closeAll({
+    events,
+    drain: (signal) => {
+      // Event streams never end by themselves: close them, or shutdown waits for them.
+      events.close();
+      return sessions.closeAll({
         reason: "server shutting down",
         retryAfterSeconds: 5,
         ...(signal ? { signal } : {}),
-      }),
+      });
+    },
   };
 }

@@ -7,7 +7,7 @@
  *
  * @example Adding a command type
  * ```ts
- * // 1. here: the name in COMMAND_TYPES and its params in CommandParamsSchemas;
+ * // 1. the name in COMMAND_TYPES (constants.ts) and its params in CommandParamsSchemas here;
  * // 2. src/executor/handlers/<type>.ts: the handler, given typed params;
  * // 3. the one line in src/executor/handlers/mod.ts the compiler asks for.
  * ```
@@ -15,18 +15,11 @@
  * @module
  */
 import { z } from "zod";
+import { COMMAND_TYPES, type CommandType } from "./constants.ts";
 
-/** Every command type of protocol 4, in the order of its table. */
-export const COMMAND_TYPES = [
-  "start_trading",
-  "stop_trading",
-  "update_config",
-  "restart_agent",
-  "collect_diagnostics",
-  "ping",
-] as const;
-/** One of {@linkcode COMMAND_TYPES}. */
-export type CommandType = typeof COMMAND_TYPES[number];
+// The list itself lives in constants.ts, which imports nothing: the dashboard's browser bundle
+// imports it there without pulling in zod.
+export { COMMAND_TYPES, type CommandType } from "./constants.ts";
 
 /**
  * The params schema of each command type. Extra params members are refused. Typed so that a

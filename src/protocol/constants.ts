@@ -125,3 +125,18 @@ export const Paths = {
     `/api/workers/commands/${encodeURIComponent(commandId)}/result`,
   websocket: "/api/v1/workers/ws",
 } as const;
+
+/**
+ * Every command type of protocol 4, in the order of its table: the one list a new command type
+ * is added to (its params schema goes in `command_types.ts`, which the compiler then asks for).
+ */
+export const COMMAND_TYPES = [
+  "start_trading",
+  "stop_trading",
+  "update_config",
+  "restart_agent",
+  "collect_diagnostics",
+  "ping",
+] as const;
+/** One of {@linkcode COMMAND_TYPES}. */
+export type CommandType = typeof COMMAND_TYPES[number];

@@ -8,7 +8,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { Paths } from "../../src/protocol/mod.ts";
-import { JSON_VIEW_MAX_DEPTH } from "../../src/control_plane/dashboard/_app_js.ts";
+import { JSON_VIEW_MAX_DEPTH } from "../../src/control_plane/dashboard/app/untrusted.ts";
 import { launchBrowser } from "./_browser.ts";
 
 const UI_TIMEOUT_MS = 10_000;

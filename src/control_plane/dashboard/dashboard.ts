@@ -1,20 +1,23 @@
 /**
- * The control plane's web dashboard: one HTML page, one script, one style sheet and an icon,
- * embedded as string constants so that `deno compile` bundles them and the page works offline.
+ * Serves the control plane's web dashboard: the page, the bundled script and style sheet
+ * (`bundle/`, built from `app/` by `deno task build:dashboard` and checked in), and the icon.
+ * They are imported as text, so `deno compile` embeds them and the page works offline; nothing
+ * is built at startup.
  *
- * The page talks only to the admin API (`shared/interfaces.md` section 3) with the admin token
- * the user pastes once; nothing here reads the database or knows a secret.
+ * The page talks only to the admin API (`shared/interfaces.md` section 3); nothing here reads
+ * the database or knows a secret.
  *
  * @module
  */
-import { APP_JS } from "./_app_js.ts";
-import { FAVICON_SVG } from "./_favicon_svg.ts";
-import { PAGE_HTML } from "./_page_html.ts";
-import { STYLE_CSS } from "./_style_css.ts";
+import APP_JS from "./bundle/app.js" with { type: "text" };
+import APP_CSS from "./bundle/app.css" with { type: "text" };
+import FAVICON_SVG from "./favicon.svg" with { type: "text" };
+import PAGE_HTML from "./index.html" with { type: "text" };
 
 /**
  * The Content-Security-Policy every dashboard response carries: only same-origin scripts,
- * styles, images and API calls; no inline script, no framing, no plugins.
+ * styles, images and API calls (the event stream included); no inline script, no framing,
+ * no plugins.
  */
 export const DASHBOARD_CSP = [
   "default-src 'self'",
@@ -32,18 +35,20 @@ export const DASHBOARD_CSP = [
 export const DASHBOARD_PATHS = {
   page: "/",
   script: "/dashboard/app.js",
-  style: "/dashboard/style.css",
+  style: "/dashboard/app.css",
   icon: "/dashboard/favicon.svg",
 } as const;
 
 interface Asset {
-  body: string;
+  body: Uint8Array<ArrayBuffer>;
+  /** Lazily compressed copy, for clients that accept gzip. */
+  gzip?: Promise<Uint8Array<ArrayBuffer>>;
   type: string;
   etag: string;
 }
 
-function asset(body: string, type: string): Asset {
-  return { body, type, etag: `"${fnv1a(body)}"` };
+function asset(text: string, type: string): Asset {
+  return { body: new TextEncoder().encode(text), type, etag: `"${fnv1a(text)}"` };
 }
 
 /** 32-bit FNV-1a of a string's UTF-16 code units, as 8 hex digits; enough for an ETag. */
@@ -59,9 +64,17 @@ function fnv1a(text: string): string {
 const ASSETS: ReadonlyMap<string, Asset> = new Map([
   [DASHBOARD_PATHS.page, asset(PAGE_HTML, "text/html; charset=utf-8")],
   [DASHBOARD_PATHS.script, asset(APP_JS, "text/javascript; charset=utf-8")],
-  [DASHBOARD_PATHS.style, asset(STYLE_CSS, "text/css; charset=utf-8")],
+  [DASHBOARD_PATHS.style, asset(APP_CSS, "text/css; charset=utf-8")],
   [DASHBOARD_PATHS.icon, asset(FAVICON_SVG, "image/svg+xml")],
 ]);
+
+/** Assets smaller than this are sent as they are. */
+const COMPRESS_FROM_BYTES = 1024;
+
+async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
 
 /** Security headers shared by every dashboard response. */
 function baseHeaders(): Headers {
@@ -75,20 +88,22 @@ function baseHeaders(): Headers {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     // Revalidate every time: the ETag makes that a cheap 304, and a new build shows at once.
     "Cache-Control": "no-cache",
+    Vary: "Accept-Encoding",
   });
 }
 
 /**
  * Answers a request for the dashboard page or one of its assets, or returns `undefined` when
  * the request is not for the dashboard (any other path, or a method other than GET/HEAD), so
- * the caller can route it elsewhere.
+ * the caller can route it elsewhere. Script and style go out gzip-compressed to clients that
+ * accept it.
  *
  * @example Mounting it in front of an API handler
  * ```ts
- * Deno.serve((request) => serveDashboard(request) ?? api(request));
+ * Deno.serve(async (request) => (await serveDashboard(request)) ?? api(request));
  * ```
  */
-export function serveDashboard(request: Request): Response | undefined {
+export async function serveDashboard(request: Request): Promise<Response | undefined> {
   if (request.method !== "GET" && request.method !== "HEAD") return undefined;
   const found = ASSETS.get(new URL(request.url).pathname);
   if (found === undefined) return undefined;
@@ -98,7 +113,25 @@ export function serveDashboard(request: Request): Response | undefined {
     return new Response(null, { status: 304, headers });
   }
   headers.set("Content-Type", found.type);
-  return new Response(request.method === "HEAD" ? null : found.body, { status: 200, headers });
+  let body = found.body;
+  if (
+    body.byteLength >= COMPRESS_FROM_BYTES && acceptsGzip(request.headers.get("Accept-Encoding"))
+  ) {
+    body = await (found.gzip ??= gzip(found.body));
+    headers.set("Content-Encoding", "gzip");
+  }
+  headers.set("Content-Length", String(body.byteLength));
+  return new Response(request.method === "HEAD" ? null : body, { status: 200, headers });
+}
+
+/** Whether an `Accept-Encoding` header value allows gzip. */
+function acceptsGzip(header: string | null): boolean {
+  if (!header) return false;
+  return header.split(",").some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return (name === "gzip" || name === "*") && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }
 
 /** Whether an `If-None-Match` header value names `etag` (weak comparison, `*` included). */
