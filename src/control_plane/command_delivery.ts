@@ -2,11 +2,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { Command } from "./_deps.ts";
 import { signForDelivery, type SigningMode } from "./command_signer.ts";
-import type {
-  CommandRepository,
-  KeyRepository,
-  WorkerRepository,
-} from "./storage/repositories.ts";
+import type { CommandRepository, KeyRepository, WorkerRepository } from "./storage/repositories.ts";
 
 /** Options of {@linkcode CommandDelivery}. */
 export interface CommandDeliveryOptions {

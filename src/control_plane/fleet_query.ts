@@ -13,9 +13,7 @@ import {
   FLEET_SORT_KEYS,
   type FleetRow,
   type FleetSortKey,
-  type FleetSummary,
   MAX_FLEET_QUERY_LENGTH,
-  type WorkerKeyInfo,
 } from "./admin_api.ts";
 import { fromBase64, toBase64Url } from "../protocol/encoding.ts";
 import { InvalidInputError } from "./storage/errors.ts";
@@ -94,8 +92,7 @@ export function encodeCursor(sort: FleetSort, value: unknown, workerId: string):
 
 /** The sort value and worker id a cursor of `sort` continues after. */
 export function decodeCursor(cursor: string, sort: FleetSort): [string | number, string] {
-  const invalid = (why: string) =>
-    new InvalidInputError(`cursor: ${why}`, { field: "cursor" });
+  const invalid = (why: string) => new InvalidInputError(`cursor: ${why}`, { field: "cursor" });
   let parsed: unknown;
   try {
     if (cursor.length > 2000) throw new RangeError("too long");

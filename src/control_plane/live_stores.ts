@@ -19,7 +19,13 @@
  */
 import type { HeartbeatRequest, IncomingResult, RegisterRequest } from "./_deps.ts";
 import type { LiveEvents } from "./live_events.ts";
-import type { CommandView, KeyRecord, KeyView, WorkerHolder, WorkerView } from "./storage/records.ts";
+import type {
+  CommandView,
+  KeyRecord,
+  KeyView,
+  WorkerHolder,
+  WorkerView,
+} from "./storage/records.ts";
 import type {
   CommandListOptions,
   CommandRepository,

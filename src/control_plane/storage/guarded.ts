@@ -11,7 +11,8 @@ import { StorageError } from "./errors.ts";
 export type ErrorTranslator = (error: unknown) => unknown;
 
 /**
- * `target` with each method's rejections (and throws) passed through `translate`. Async
+ * `target` with each method's rejections passed through `translate`; a method that throws
+ * synchronously (every repository method is async by contract) rejects instead. Async
  * iterables returned by a method are wrapped too.
  */
 export function guarded<T extends object>(target: T, translate: ErrorTranslator): T {
@@ -27,7 +28,7 @@ export function guarded<T extends object>(target: T, translate: ErrorTranslator)
         try {
           result = value.apply(object, args);
         } catch (error) {
-          return fail(error);
+          return Promise.reject(error).catch(fail);
         }
         if (result instanceof Promise) return result.catch(fail);
         if (result !== null && typeof result === "object" && Symbol.asyncIterator in result) {

@@ -9,7 +9,12 @@
  *
  * @module
  */
-import type { HeartbeatRequest, IncomingResult, IncomingSample, RegisterRequest } from "../_deps.ts";
+import type {
+  HeartbeatRequest,
+  IncomingResult,
+  IncomingSample,
+  RegisterRequest,
+} from "../_deps.ts";
 import type { FleetPage, FleetPageOptions } from "../fleet_query.ts";
 import type { FleetSummary, WorkerKeyInfo } from "../admin_api.ts";
 import type {

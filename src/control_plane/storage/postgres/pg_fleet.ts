@@ -4,9 +4,9 @@ import {
   decodeCursor,
   DEFAULT_FLEET_SORT,
   encodeCursor,
+  finiteOrNull,
   type FleetPage,
   type FleetPageOptions,
-  finiteOrNull,
   likePattern,
 } from "../../fleet_query.ts";
 import type { FleetRepository } from "../repositories.ts";

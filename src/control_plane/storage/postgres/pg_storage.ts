@@ -55,7 +55,8 @@ export function translatePostgresError(error: unknown): unknown {
   if (code === "23505") return new ConflictError("Conflicts with a stored value", { cause: error });
   if (
     CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") ||
-    code === "53300" || code === "40001" || code === "40P01" || error instanceof Deno.errors.ConnectionRefused
+    code === "53300" || code === "40001" || code === "40P01" ||
+    error instanceof Deno.errors.ConnectionRefused
   ) {
     return new UnavailableError(`The database is unavailable (${message}); retry shortly`, {
       retryAfterSeconds: 2,

@@ -5,9 +5,9 @@ import {
   decodeCursor,
   DEFAULT_FLEET_SORT,
   encodeCursor,
+  finiteOrNull,
   type FleetPage,
   type FleetPageOptions,
-  finiteOrNull,
   likePattern,
 } from "../../fleet_query.ts";
 import type { FleetRepository } from "../repositories.ts";
@@ -177,4 +177,3 @@ function filterSql(options: FleetPageOptions): { where: string; args: SQLInputVa
   }
   return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", args };
 }
-
