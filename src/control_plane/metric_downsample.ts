@@ -1,8 +1,8 @@
 /**
  * A worker's history for charts: the stored samples of a time range, grouped in at most
  * {@linkcode MAX_SERIES_POINTS} buckets with the minimum, mean and maximum of each, so a
- * chart of 7 days has as many points as one of 15 minutes. The SQL lives here; the signature
- * is async so another database can stand behind it.
+ * chart of 7 days has as many points as one of 15 minutes. The samples come from the engine's
+ * `SampleRepository.scan`, in batches.
  *
  * Each sample is parsed once, in one pass (measured faster than letting SQLite extract the
  * fields: `bench/dashboard_bench.ts`), and the pass yields to the event loop every few
@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SampleRepository } from "./storage/repositories.ts";
 import {
   type Band,
   type GpuSeries,
@@ -140,11 +140,11 @@ function medianStep(sorted: readonly number[]): number {
 
 /** Bucketed history queries over the control plane database. */
 export class MetricSeries {
-  #db: DatabaseSync;
+  #samples: SampleRepository;
 
   /** Creates the query helper. */
-  constructor(db: DatabaseSync) {
-    this.#db = db;
+  constructor(samples: SampleRepository) {
+    this.#samples = samples;
   }
 
   /** The history of `workerId` between `since` and `until`, in buckets. */
@@ -171,11 +171,8 @@ export class MetricSeries {
       { name: string | null; util: Accumulator; mem: Accumulator; total: Accumulator }
     >();
 
-    const rows = this.#db.prepare(
-      `SELECT ts, sample FROM metric_samples WHERE worker_id = ? AND ts >= ? AND ts < ?`,
-    ).iterate(workerId, since, until) as IterableIterator<{ ts: number; sample: string }>;
     let seen = 0;
-    for (const row of rows) {
+    for await (const row of this.#samples.scan(workerId, since, until)) {
       if (++seen % YIELD_EVERY === 0) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         options.signal?.throwIfAborted();

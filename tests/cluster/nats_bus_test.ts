@@ -12,12 +12,12 @@ import { createLogger } from "../../src/log/logger.ts";
 import type { ClusterEvent } from "../../src/control_plane/cluster/cluster_bus.ts";
 import { LocalBus } from "../../src/control_plane/cluster/cluster_bus.ts";
 import {
+  clusterOf,
   connectNatsBus,
   MAX_EVENT_BYTES,
   type NatsBus,
   natsSubject,
   parseNatsUrl,
-  redactUrl,
 } from "../../src/control_plane/cluster/nats_bus.ts";
 import { startPrivateNats } from "../_helpers/private_nats.ts";
 import { requireTestNats } from "../_helpers/test_services.ts";
@@ -44,11 +44,20 @@ Deno.test("LocalBus: publish is a no-op, always ready", async () => {
 });
 
 Deno.test("NATS URL, subject and redaction", () => {
-  assertEquals(parseNatsUrl("nats://127.0.0.1:4223"), { server: "127.0.0.1:4223" });
-  assertEquals(parseNatsUrl("nats://u:p%40ss@h"), { server: "h:4222", user: "u", pass: "p@ss" });
+  assertEquals(parseNatsUrl("nats://127.0.0.1:4223"), { server: "127.0.0.1:4223", tls: false });
+  assertEquals(parseNatsUrl("nats://u:p%40ss@h"), {
+    server: "h:4222",
+    tls: false,
+    user: "u",
+    pass: "p@ss",
+  });
+  assertEquals(parseNatsUrl("tls://h:1").tls, true);
   assertThrows(() => parseNatsUrl("http://h:4222"), /nats:\/\//);
   assertThrows(() => parseNatsUrl("nats://u:secret@"), (e: Error) => !e.message.includes("secret"));
-  assertEquals(redactUrl("nats://u:secret@h:1"), "nats://***@h:1");
+  assertEquals(clusterOf("postgres://u:p@db.example:5432/fleet_1"), "fleet_1");
+  assertEquals(clusterOf("postgres://u:p@other-host/fleet_1"), "fleet_1");
+  assertEquals(clusterOf("postgres://h/a.b%20c"), "a_b_c");
+  assertEquals(clusterOf("postgres://h"), "default");
   assertEquals(natsSubject(), "ftl.cp.v1.default.events");
   assertThrows(() => natsSubject("a.b"), RangeError);
   assertThrows(() => natsSubject(""), RangeError);

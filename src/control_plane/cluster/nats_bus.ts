@@ -2,8 +2,9 @@
  * The {@linkcode ClusterBus} over NATS core publish/subscribe (no JetStream: a doorbell that is
  * missed costs one heartbeat interval, since the database stays the truth).
  *
- * - One subject per cluster, `ftl.cp.v1.<cluster>.events` (cluster `default` unless named), so
- *   two fleets sharing one NATS never ring each other's bells.
+ * - One subject per cluster, `ftl.cp.v1.<cluster>.events` (the control plane names the
+ *   cluster after its database, {@linkcode clusterOf}), so two fleets sharing one NATS never
+ *   ring each other's bells.
  * - Payload: JSON `{v: 1, origin, sent_at, event}`. What arrives is hostile: bigger than
  *   {@linkcode MAX_EVENT_BYTES}, not JSON, not matching the schema, or older than
  *   `maxAgeMs` (a bell that rings that late could close a session that is newer than it) is
@@ -21,6 +22,7 @@ import { connect, type NatsConnection, type Subscription } from "@nats-io/transp
 import { z } from "zod";
 import type { Logger } from "../../log/logger.ts";
 import { abortableDelay } from "../../shared/delay.ts";
+import { redactUrl } from "../storage/redact_url.ts";
 import type { ClusterBus, ClusterEvent } from "./cluster_bus.ts";
 
 /** Largest event payload sent or accepted, bytes. */
@@ -90,27 +92,41 @@ export function natsSubject(cluster = "default"): string {
 }
 
 /** `nats://user:pass@host:port` → server `host:port` and its credentials. */
-export function parseNatsUrl(url: string): { server: string; user?: string; pass?: string } {
+export function parseNatsUrl(
+  url: string,
+): { server: string; tls: boolean; user?: string; pass?: string } {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new RangeError(`not a NATS URL: ${redactUrl(url)}`);
   }
-  if (parsed.protocol !== "nats:") {
-    throw new RangeError(`a NATS URL starts with nats://, got ${redactUrl(url)}`);
+  if (parsed.protocol !== "nats:" && parsed.protocol !== "tls:") {
+    throw new RangeError(`a NATS URL starts with nats:// or tls://, got ${redactUrl(url)}`);
   }
   if (!parsed.hostname) throw new RangeError(`a NATS URL needs a host: ${redactUrl(url)}`);
   const server = `${parsed.hostname}:${parsed.port || "4222"}`;
-  const result: { server: string; user?: string; pass?: string } = { server };
+  const result: { server: string; tls: boolean; user?: string; pass?: string } = {
+    server,
+    tls: parsed.protocol === "tls:",
+  };
   if (parsed.username) result.user = decodeURIComponent(parsed.username);
   if (parsed.password) result.pass = decodeURIComponent(parsed.password);
   return result;
 }
 
-/** `url` without its credentials, for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, "//***@");
+/**
+ * The cluster name of the instances sharing the database at `databaseUrl`: the database's
+ * name (instances may reach one database under different host names, never under different
+ * database names), sanitized to the subject's alphabet.
+ */
+export function clusterOf(databaseUrl: string): string {
+  let name = "";
+  try {
+    name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ""));
+  } catch { /* not a URL: the default */ }
+  name = name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
+  return name === "" ? "default" : name;
 }
 
 /** Connects to NATS (waiting at most `connectTimeoutMs`) and returns the bus. */
@@ -187,6 +203,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
           servers: target.server,
           ...(target.user === undefined ? {} : { user: target.user }),
           ...(target.pass === undefined ? {} : { pass: target.pass }),
+          ...(target.tls ? { tls: {} } : {}),
           name: `ftl-control-plane ${origin}`,
           noEcho: true,
           reconnect: true,
