@@ -98,6 +98,12 @@ export interface LightFleetOptions {
   metricsIntervalMs?: number;
   /** Hold a WebSocket each. @default {true} */
   websocket?: boolean;
+  /**
+   * Where the WebSocket goes: the registration answer's `websocket_url` (behind a balancer,
+   * the balancer), or the agent's own base URL (to pin a session to one instance).
+   * @default {"answer"}
+   */
+  socketUrlFrom?: "answer" | "baseUrl";
   /** Key names and hostnames start with this. @default {"light"} */
   prefix?: string;
   /** Keys created and agents registered in parallel. @default {16} */
@@ -440,7 +446,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       }
       if (answer.status !== 200 || typeof answer.body.worker_id !== "string") return false;
       workerId = answer.body.worker_id;
-      wsUrl = typeof answer.body.websocket_url === "string"
+      wsUrl = typeof answer.body.websocket_url === "string" && options.socketUrlFrom !== "baseUrl"
         ? answer.body.websocket_url
         : `${baseUrl.replace(/^http/, "ws")}${Paths.websocket}`;
       return true;
