@@ -7,6 +7,7 @@
  * heartbeats are long, so a command that arrives at once arrived through NATS, not polling.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { type AgentProcess, startAgent } from "../_helpers/agent_process.ts";
 import { startCluster } from "../_helpers/cluster_process.ts";
 import type { ControlPlaneProcess } from "../_helpers/control_plane_process.ts";
 import { type LightAgent, startLightFleet, summarize } from "../_helpers/light_agent.ts";
@@ -225,5 +226,111 @@ Deno.test({
     );
     // One interval plus the poll and process scheduling on a loaded machine.
     assert(took < 3000, `takeover took ${took} ms`);
+  },
+});
+
+Deno.test({
+  name:
+    "scale-out: SIGKILL of B while its agents run commands: no result lost, none run twice, no sample gaps",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using cluster = await startCluster({
+      natsUrl: await requireTestNats(),
+      args: [
+        "--heartbeat-interval",
+        "5",
+        "--metrics-interval",
+        "1",
+        "--ack-timeout",
+        "3",
+        "--sweep-interval",
+        "1",
+      ],
+    });
+    const [a, b] = cluster.instances as [ControlPlaneProcess, ControlPlaneProcess];
+    const agents: AgentProcess[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        agents.push(
+          await startAgent({
+            baseUrl: cluster.url,
+            apiKey: await a.createKey(`kill-${i}`),
+            config: { hostname: `kill-agent-${i}` },
+          }),
+        );
+      }
+      const statuses = await waitFor(async () => {
+        const all = await Promise.all(agents.map((x) => x.status()));
+        return all.every((s) => s?.state === "connected" && s.websocket === "open") && all;
+      }, { message: "three agents connected", timeoutMs: 30_000 });
+      const workerIds = statuses.map((s) => s!.worker_id!);
+      // Which instance holds sessions: the balancer alternates, so B holds at least one of
+      // the three sockets unless they all landed on A; then A is the one killed.
+      const upgrades = (cp: ControlPlaneProcess) =>
+        cp.output().split("\n").filter((l) => l.includes("/api/v1/workers/ws")).length;
+      const victim = upgrades(b) > 0 ? b : a;
+      const survivor = victim === a ? b : a;
+      assert(upgrades(victim) > 0, "the killed instance held sessions");
+
+      const created: string[] = [];
+      let killed = false;
+      const survivorUpgrades = upgrades(survivor);
+      const victimSessions = upgrades(victim);
+      for (let i = 0; i < 60; i++) {
+        created.push(await createCommand(survivor, workerIds[i % 3]!));
+        if (i === 20) {
+          await victim.kill("SIGKILL");
+          killed = true;
+        }
+        await new Promise((r) => setTimeout(r, 50)); // pacing the load, not waiting for a condition
+      }
+      assert(killed);
+      // The killed instance's agents came back through the balancer to the survivor.
+      await waitFor(() => upgrades(survivor) >= survivorUpgrades + victimSessions, {
+        message: "the victim's agents reconnected to the survivor",
+        timeoutMs: 30_000,
+      });
+      // Every result arrives (through the survivor), each exactly once.
+      await waitFor(async () => {
+        const done = await Promise.all(workerIds.map(async (w) => {
+          const list =
+            await (await survivor.admin(`/api/workers/commands?worker_id=${w}&limit=100`))
+              .json();
+          return (list.commands as { command_id: string; status: string }[]).filter((c) =>
+            created.includes(c.command_id) && c.status === "completed"
+          ).length;
+        }));
+        return done.reduce((x, y) => x + y, 0) === created.length;
+      }, { message: "all 60 results stored", timeoutMs: 60_000 });
+      const logs = agents.map((x) => x.output()).join("\n").split("\n").filter((l) =>
+        l.includes("command accepted")
+      );
+      for (const id of created) {
+        const runs = logs.filter((l) => l.includes(id)).length;
+        assertEquals(runs, 1, `command ${id} ran ${runs} times`);
+      }
+      // Samples: every stream is gap-free once the spools are empty.
+      await waitFor(async () => {
+        const all = await Promise.all(agents.map((x) => x.status()));
+        return all.every((s) => s?.spool_depth === 0 && s.pending_results === 0);
+      }, { message: "spools drained", timeoutMs: 30_000 });
+      for (const w of workerIds) {
+        const body = await (await survivor.admin(`/api/workers/${w}/metrics?limit=1000`)).json();
+        const byStream = new Map<string, number[]>();
+        for (const s of body.samples as { stream: string; seq: number }[]) {
+          byStream.set(s.stream, [...(byStream.get(s.stream) ?? []), s.seq]);
+        }
+        assert(byStream.size >= 1);
+        assert(body.samples.length >= 4, `${w} stored ${body.samples.length} samples`);
+        for (const [stream, seqs] of byStream) {
+          seqs.sort((x, y) => x - y);
+          const gaps = seqs.length - 1 - (seqs.at(-1)! - seqs[0]!);
+          assertEquals(gaps, 0, `stream ${stream} of ${w}: ${seqs.join(",")}`);
+        }
+      }
+    } finally {
+      await Promise.all(agents.map((x) => x[Symbol.asyncDispose]()));
+    }
   },
 });
