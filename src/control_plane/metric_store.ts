@@ -7,7 +7,7 @@
  */
 import { type IncomingSample, ShownSampleSchema } from "./_deps.ts";
 import type { LiveEvents } from "./live_events.ts";
-import { parseColumn } from "./storage/_json.ts";
+import { parseColumn } from "./storage/json_column.ts";
 import type { SampleRepository } from "./storage/repositories.ts";
 import type { StorageQuota } from "./storage_quota.ts";
 

@@ -145,7 +145,7 @@ export function testPlane(options: Partial<ControlPlaneOptions> = {}): TestPlane
       return { key, keyId: id, workerId: body.worker_id };
     },
     [Symbol.dispose]() {
-      db.close();
+      if (db.isOpen) db.close();
     },
   };
   return plane;

@@ -1,6 +1,6 @@
 /** Commands on PostgreSQL (see `CommandRepository`). */
 import type { IncomingResult } from "../../_deps.ts";
-import { parseColumn } from "../_json.ts";
+import { parseColumn } from "../json_column.ts";
 import {
   type CommandStatus,
   type CommandTiming,

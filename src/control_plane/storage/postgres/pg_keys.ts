@@ -2,7 +2,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { apiKeyPrefix, fromHex, isApiKey } from "../../_deps.ts";
 import { sha256 } from "../../_secrets.ts";
-import { parseColumn } from "../_json.ts";
+import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import { type KeyRecord, type KeyView, viewOf } from "../records.ts";
 import type { KeyRepository } from "../repositories.ts";

@@ -1,6 +1,6 @@
 /** Workers on PostgreSQL (see `WorkerRepository`). */
 import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "../../_deps.ts";
-import { parseColumn } from "../_json.ts";
+import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import type { WorkerHolder, WorkerView } from "../records.ts";
 import type { WorkerRepository } from "../repositories.ts";

@@ -1,7 +1,7 @@
 /** Commands on SQLite (see `CommandRepository`). */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { IncomingResult } from "../../_deps.ts";
-import { parseColumn } from "../_json.ts";
+import { parseColumn } from "../json_column.ts";
 import type { CommandStatus, CommandTiming, CommandView } from "../records.ts";
 import type { CommandListOptions, CommandRepository } from "../repositories.ts";
 

@@ -3,7 +3,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { timingSafeEqual } from "node:crypto";
 import { apiKeyPrefix, fromHex, isApiKey } from "../../_deps.ts";
 import { sha256 } from "../../_secrets.ts";
-import { parseColumn } from "../_json.ts";
+import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import type { KeyRecord, KeyView } from "../records.ts";
 import { viewOf } from "../records.ts";

@@ -1,7 +1,7 @@
 /** Workers on SQLite (see `WorkerRepository`). */
 import type { DatabaseSync } from "node:sqlite";
 import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "../../_deps.ts";
-import { parseColumn } from "../_json.ts";
+import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import type { WorkerHolder, WorkerView } from "../records.ts";
 import type { WorkerRepository } from "../repositories.ts";
