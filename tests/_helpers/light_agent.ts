@@ -108,6 +108,12 @@ export interface LightFleetOptions {
   prefix?: string;
   /** Keys created and agents registered in parallel. @default {16} */
   concurrency?: number;
+  /**
+   * HTTP clients (connection pools) the agents share round robin; 0 = the global fetch's
+   * one pool. Behind a balancer, which balances connections, not requests, several pools
+   * spread the requests as a real fleet's own connections would. @default {0}
+   */
+  httpClients?: number;
   /** Per-request timeout. @default {30000} */
   requestTimeoutMs?: number;
   /**
@@ -296,6 +302,10 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
   const capMs = options.reconnectCapMs ?? 30_000;
   const agents: LightAgent[] = [];
+  const clients = Array.from(
+    { length: Math.max(0, Math.floor(options.httpClients ?? 0)) },
+    () => Deno.createHttpClient({}),
+  );
   const inflight = new Set<Promise<unknown>>();
   let stopped = false;
   const fleetAbort = new AbortController();
@@ -326,7 +336,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
   async function call(
     kind: RequestKind,
     url: string,
-    init: RequestInit & { key?: string },
+    init: RequestInit & { key?: string; client?: Deno.HttpClient | undefined },
     signal: AbortSignal,
     retries = 20,
   ): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
@@ -338,11 +348,13 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       const started = performance.now();
       let response: Response;
       try {
+        const { key: _key, client, ...rest } = init;
         response = await fetch(url, {
-          ...init,
+          ...rest,
           headers,
           signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-        });
+          ...(client ? { client } : {}),
+        } as RequestInit);
       } catch (error) {
         if (signal.aborted) return undefined;
         const name = (error as Error).name;
@@ -412,6 +424,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
     const commands = new Map<string, ReceivedCommand>();
     const pendingSamples: ReturnType<typeof simulatedSample>[] = [];
     const wsBackoff = new Backoff({ capMs, random: rand });
+    const client = clients.length > 0 ? clients[index % clients.length] : undefined;
 
     const refuse = (status: number) => {
       refused = status;
@@ -498,6 +511,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       const answer = await call("result", `${baseUrl}${Paths.result(received.id)}`, {
         method: "POST",
         key,
+        client,
         body: JSON.stringify({
           ...result,
           started_at: received.receivedAt,
@@ -532,6 +546,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       const answer = await call("heartbeat", `${baseUrl}${Paths.heartbeat(workerId)}`, {
         method: "POST",
         key,
+        client,
         body: JSON.stringify({ status: "online", current_load: 0, metrics: snapshotOf(latest) }),
       }, signal);
       if (!answer) return;
@@ -742,6 +757,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
     stopped = true;
     fleetAbort.abort();
     while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    for (const client of clients) client.close();
   }
 
   await add(options.count ?? 0);
