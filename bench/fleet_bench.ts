@@ -7,8 +7,8 @@
  * PostgreSQL with NATS, behind the TCP balancer (scripts/tcp_balancer.ts). Agents are added in
  * steps; after each step the fleet runs for one window (default 35 s, more than one heartbeat
  * interval) and the window's heartbeat p99, errors, and each instance's RSS and CPU are
- * recorded. A scenario ends at the first step that misses (p99 > 100 ms or any error) or at the
- * last step. At the end it measures command push latency (creation on instance A, receipt by
+ * recorded. A scenario ends after two steps in a row miss (p99 > 100 ms), at the first error or
+ * lost session, or at the last step; "held" is the largest step that passed. At the end it measures command push latency (creation on instance A, receipt by
  * an agent whose socket is on B in (c); same instance in (a) and (b)).
  *
  * The simulated agents run in this process, on the same cores as the control plane: what is
@@ -138,6 +138,7 @@ async function runScenario(name: "sqlite" | "pg" | "pg2"): Promise<ScenarioResul
     });
     const results: StepResult[] = [];
     let held = 0;
+    let misses = 0;
     try {
       for (const target of steps) {
         const rampStarted = performance.now();
@@ -183,8 +184,12 @@ async function runScenario(name: "sqlite" | "pg" | "pg2"): Promise<ScenarioResul
               JSON.stringify(step.instances)
             }, generator CPU ${step.generatorCpuPercent}% → ${pass ? "pass" : "MISS"}`,
         );
-        if (!pass) break;
-        held = target;
+        // One missed window on a shared machine can be a neighbour's spike: go on until two
+        // in a row miss, or anything fails outright.
+        if (pass) {
+          held = target;
+          misses = 0;
+        } else if (++misses >= 2 || window.errorCount > 0 || connected < target * 0.99) break;
       }
       // Push latency: create on A, the probe agent's socket on B.
       const probe = await startLightFleet({
