@@ -82,7 +82,9 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
     db = openSqliteStorage(dbPath);
     await secureDataFiles(options.dataDir, warn);
   }
-  const limits = connectionLimitsFor(options, dbPath);
+  // The fd-limit probe opens a file that exists: on PostgreSQL there is no database file, and a
+  // probe of a missing file falls back to the 1024 guess (298 connections).
+  const limits = connectionLimitsFor(options, options.databaseUrl ? options.dataDir : dbPath);
   const hostname = options.hostname ?? "127.0.0.1";
   // Set once bound: websocket_url depends on the port, which is known only then.
   const ready: { plane?: ReturnType<typeof createControlPlane>; guard?: ConnectionGuard } = {};

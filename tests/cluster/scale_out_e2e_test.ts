@@ -9,10 +9,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type AgentProcess, startAgent } from "../_helpers/agent_process.ts";
 import { startCluster } from "../_helpers/cluster_process.ts";
-import type { ControlPlaneProcess } from "../_helpers/control_plane_process.ts";
+import { type ControlPlaneProcess, startControlPlane } from "../_helpers/control_plane_process.ts";
 import { type LightAgent, startLightFleet, summarize } from "../_helpers/light_agent.ts";
 import { startPrivateNats } from "../_helpers/private_nats.ts";
-import { requireTestNats } from "../_helpers/test_services.ts";
+import { freshDatabase, requireTestNats } from "../_helpers/test_services.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 
 async function createCommand(
@@ -332,5 +332,32 @@ Deno.test({
     } finally {
       await Promise.all(agents.map((x) => x[Symbol.asyncDispose]()));
     }
+  },
+});
+
+Deno.test({
+  name:
+    "scale-out: a PostgreSQL instance sizes its connection cap from the fd limit (not the 1024 guess)",
+  sanitizeResources: false,
+  async fn() {
+    // With no database file to probe, the cap was (1024 - 128) / 3 = 298 connections.
+    await using db = await freshDatabase();
+    await using cp = await startControlPlane({
+      args: ["--database-url", db.url, "--max-connections-per-address", "0"],
+      openFileLimit: 4096,
+    });
+    await using fleet = await startLightFleet({
+      baseUrls: [cp.baseUrl],
+      admin: cp.admin,
+      count: 330,
+      heartbeatIntervalMs: 300_000,
+      metricsIntervalMs: 0,
+      concurrency: 32,
+    });
+    await waitFor(() => fleet.agents.every((x) => x.connected), {
+      message: "330 sessions",
+      timeoutMs: 60_000,
+    });
+    assert(!cp.output().includes("connection limit reached"));
   },
 });
