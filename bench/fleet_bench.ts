@@ -3,8 +3,9 @@
  * errors, with the light protocol client (tests/_helpers/light_agent.ts): 30 s heartbeats,
  * 10 s metric samples and one WebSocket per agent, like the real agent's defaults.
  *
- * Scenarios: (a) one instance on SQLite, (b) one instance on PostgreSQL, (c) two instances on
- * PostgreSQL with NATS, behind the TCP balancer (scripts/tcp_balancer.ts). Agents are added in
+ * Scenarios: (a) `sqlite` one instance on SQLite, (b) `pg` one instance on PostgreSQL, (c) `pg2`
+ * two instances on PostgreSQL with NATS, behind the TCP balancer (scripts/tcp_balancer.ts, its
+ * own process), and `pg2d`, the same without the balancer (half the agents on each instance). Agents are added in
  * steps; after each step the fleet runs for one window (default 30 s, one heartbeat
  * interval) and the window's heartbeat p99, errors, and each instance's RSS and CPU are
  * recorded. A scenario ends after two steps in a row miss (p99 > 100 ms), at the first error or
@@ -77,8 +78,10 @@ interface ScenarioResult {
   push: { p50: number; p99: number; count: number; via: string };
 }
 
-async function runScenario(name: "sqlite" | "pg" | "pg2"): Promise<ScenarioResult> {
-  const count = name === "pg2" ? 2 : 1;
+type Scenario = "sqlite" | "pg" | "pg2" | "pg2d";
+
+async function runScenario(name: Scenario): Promise<ScenarioResult> {
+  const count = name === "pg2" || name === "pg2d" ? 2 : 1;
   const database = name === "sqlite" ? undefined : await freshDatabase(testDatabaseUrl());
   const balancerPort = freePort();
   const args = [
@@ -95,9 +98,8 @@ async function runScenario(name: "sqlite" | "pg" | "pg2"): Promise<ScenarioResul
     "--log-level",
     "warn",
     ...(database ? ["--database-url", database.url] : []),
-    ...(name === "pg2"
-      ? ["--nats-url", testNatsUrl(), "--public-url", `http://127.0.0.1:${balancerPort}`]
-      : []),
+    ...(count === 2 ? ["--nats-url", testNatsUrl()] : []),
+    ...(name === "pg2" ? ["--public-url", `http://127.0.0.1:${balancerPort}`] : []),
   ];
   const instances: ControlPlaneProcess[] = [];
   let balancer: Deno.ChildProcess | undefined;
@@ -132,7 +134,9 @@ async function runScenario(name: "sqlite" | "pg" | "pg2"): Promise<ScenarioResul
     }
     const measured = [...instances.map((i) => i.pid), ...(balancer ? [balancer.pid] : [])];
     const fleet = await startLightFleet({
-      baseUrls: [baseUrl],
+      // pg2d: half the agents on each instance directly, no balancer (its cost, apart).
+      baseUrls: name === "pg2d" ? instances.map((i) => i.baseUrl) : [baseUrl],
+      socketUrlFrom: name === "pg2d" ? "baseUrl" : "answer",
       admin: a.admin,
       heartbeatIntervalMs: heartbeatS * 1000,
       metricsIntervalMs: metricsS * 1000,
@@ -251,10 +255,11 @@ const LABELS: Record<string, string> = {
   sqlite: "one instance, SQLite",
   pg: "one instance, PostgreSQL",
   pg2: "two instances, PostgreSQL + NATS, balancer",
+  pg2d: "two instances, PostgreSQL + NATS, agents split, no balancer",
 };
 
 const all: ScenarioResult[] = [];
-for (const name of values.scenarios.split(",") as ("sqlite" | "pg" | "pg2")[]) {
+for (const name of values.scenarios.split(",") as Scenario[]) {
   try {
     all.push(await runScenario(name));
   } catch (error) {
