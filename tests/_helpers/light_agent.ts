@@ -387,10 +387,19 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
   async function createKey(index: number): Promise<{ key: string; id: string }> {
     for (let attempt = 0;; attempt++) {
       const started = performance.now();
-      const response = await options.admin("/api/admin/keys", {
-        method: "POST",
-        body: JSON.stringify({ name: `${prefix}-key-${index}` }),
-      });
+      let response: Response;
+      try {
+        response = await options.admin("/api/admin/keys", {
+          method: "POST",
+          body: JSON.stringify({ name: `${prefix}-key-${index}` }),
+        });
+      } catch (error) {
+        // A reset or refused connection under load: retried like a 503, a few times.
+        stats.request("key", performance.now() - started, "network");
+        if (attempt >= 5) throw error;
+        await new Promise((r) => setTimeout(r, 500 + rand() * 1000));
+        continue;
+      }
       const body = await response.json().catch(() => ({}));
       stats.request("key", performance.now() - started, response.status);
       if (response.status === 201 && typeof body.key === "string") {
