@@ -4,7 +4,10 @@
  * dropped at the end.
  */
 import { connectPostgresStorage } from "../../../src/control_plane/storage/postgres/pg_storage.ts";
+import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
+import { InvalidInputError } from "../../../src/control_plane/storage/errors.ts";
 import { freshDatabase } from "../../_helpers/test_services.ts";
+import { registerBody, sample } from "../_fixtures.ts";
 import { Clock, CONTRACT, openOn } from "./storage_contract.ts";
 
 Deno.test("storage contract (postgres)", async (t) => {
@@ -28,6 +31,26 @@ Deno.test("storage contract (postgres)", async (t) => {
         }
       });
     }
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("postgres: a value PostgreSQL cannot hold (NUL in text) is invalid input, not a crash", async () => {
+  await using database = await freshDatabase();
+  const engine = await connectPostgresStorage(database.url, { poolSize: 2 });
+  try {
+    const storage = openOn(engine, new Clock());
+    const { record } = await storage.keys.create("k");
+    await rejects(
+      storage.workers.register(record.id, registerBody({ hostname: "a\u0000b" }) as never),
+      InvalidInputError,
+    );
+    await rejects(
+      storage.samples.insert("wkr_x", [{ ...sample("s\u0000", 1) }]),
+      InvalidInputError,
+    );
+    assertEquals((await storage.keys.list()).length, 1, "the database still answers");
   } finally {
     await engine.close();
   }

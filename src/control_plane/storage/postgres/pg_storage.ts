@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "../../../log/logger.ts";
-import { ConflictError, UnavailableError } from "../errors.ts";
+import { ConflictError, InvalidInputError, UnavailableError } from "../errors.ts";
 import { guarded } from "../guarded.ts";
 import { redactUrl, redactUrlsIn } from "../redact_url.ts";
 import type { Storage, StorageEngine, StorageOptions } from "../repositories.ts";
@@ -53,6 +53,11 @@ export function translatePostgresError(error: unknown): unknown {
   const code = String((error as { code?: unknown })?.code ?? "");
   const message = redactUrlsIn(String((error as Error)?.message ?? error));
   if (code === "23505") return new ConflictError("Conflicts with a stored value", { cause: error });
+  // Class 22, data exceptions: a value PostgreSQL cannot hold (a NUL character in text, a number
+  // out of range). SQLite stores such values; here the request is refused, not a server error.
+  if (code.startsWith("22")) {
+    return new InvalidInputError(`A value cannot be stored: ${message}`, { cause: error });
+  }
   if (
     CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") ||
     code === "53300" || code === "40001" || code === "40P01" ||
