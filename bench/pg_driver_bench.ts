@@ -9,7 +9,6 @@
  * ```
  */
 import postgres from "postgres";
-// @ts-types="npm:@types/pg@^8.15.6"
 import pg from "npm:pg@^8.23.1";
 import { testDatabaseUrl } from "../tests/_helpers/test_services.ts";
 
