@@ -3,9 +3,12 @@
  * FTL_TEST_DATABASE_URL, see tests/_helpers/test_services.ts), emptied before each case,
  * dropped at the end.
  */
-import { connectPostgresStorage } from "../../../src/control_plane/storage/postgres/pg_storage.ts";
-import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
-import { InvalidInputError } from "../../../src/control_plane/storage/errors.ts";
+import {
+  connectPostgresStorage,
+  translatePostgresError,
+} from "../../../src/control_plane/storage/postgres/pg_storage.ts";
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { InvalidInputError, UnavailableError } from "../../../src/control_plane/storage/errors.ts";
 import { freshDatabase } from "../../_helpers/test_services.ts";
 import { registerBody, sample } from "../_fixtures.ts";
 import { Clock, CONTRACT, openOn } from "./storage_contract.ts";
@@ -51,6 +54,22 @@ Deno.test("postgres: a value PostgreSQL cannot hold (NUL in text) is invalid inp
       InvalidInputError,
     );
     assertEquals((await storage.keys.list()).length, 1, "the database still answers");
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("postgres: a statement past the statement timeout is Unavailable (503), not a hang", async () => {
+  await using database = await freshDatabase();
+  const engine = await connectPostgresStorage(database.url, {
+    poolSize: 2,
+    statementTimeoutMs: 100,
+  });
+  try {
+    const error = await engine.sql`SELECT pg_sleep(2)`.then(() => undefined, (e) => e);
+    assertEquals(error?.code, "57014");
+    assert(translatePostgresError(error) instanceof UnavailableError);
+    await openOn(engine, new Clock()).ping();
   } finally {
     await engine.close();
   }

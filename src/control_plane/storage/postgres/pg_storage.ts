@@ -19,8 +19,14 @@ import { PgSamples } from "./pg_samples.ts";
 import { postgres, type Sql } from "./pg_types.ts";
 import { PgWorkers } from "./pg_workers.ts";
 
-/** Default most connections in the pool (one more is taken by the sweeper's election). */
+/** Default most connections in the pool (one is held by the sweeper's election). */
 export const DEFAULT_POOL_SIZE = 10;
+
+/**
+ * Longest a statement may run (PostgreSQL's `statement_timeout`): a hung or overloaded server
+ * answers 503 instead of holding requests and pool connections without end.
+ */
+export const STATEMENT_TIMEOUT_MS = 30_000;
 
 /** Options of {@linkcode connectPostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -30,6 +36,8 @@ export interface PostgresStorageOptions {
   connectTimeoutSeconds?: number;
   /** Where connection trouble is reported. */
   logger?: Logger;
+  /** Longest a statement may run. @default {STATEMENT_TIMEOUT_MS} */
+  statementTimeoutMs?: number;
 }
 
 /** Node and `postgres` error codes that mean "the server cannot be reached now". */
@@ -60,7 +68,7 @@ export function translatePostgresError(error: unknown): unknown {
   }
   if (
     CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") ||
-    code === "53300" || code === "40001" || code === "40P01" ||
+    code === "53300" || code === "40001" || code === "40P01" || code === "57014" ||
     error instanceof Deno.errors.ConnectionRefused
   ) {
     return new UnavailableError(`The database is unavailable (${message}); retry shortly`, {
@@ -100,7 +108,10 @@ export async function connectPostgresStorage(
         parse: (value: string) => Number(value),
       },
     },
-    connection: { application_name: "ftl-control-plane" },
+    connection: {
+      application_name: "ftl-control-plane",
+      statement_timeout: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
+    },
   }) as unknown as Sql;
   try {
     await migratePostgres(sql);
