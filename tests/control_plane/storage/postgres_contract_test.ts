@@ -74,3 +74,22 @@ Deno.test("postgres: a statement past the statement timeout is Unavailable (503)
     await engine.close();
   }
 });
+
+Deno.test("postgres: calls past the in-flight bound are refused at once with Unavailable", async () => {
+  await using database = await freshDatabase();
+  const engine = await connectPostgresStorage(database.url, { poolSize: 1, maxInFlight: 3 });
+  try {
+    const storage = openOn(engine, new Clock());
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, () => storage.keys.list()),
+    );
+    const refused = outcomes.filter((o) => o.status === "rejected");
+    assertEquals(outcomes.length - refused.length, 3);
+    for (const o of refused) {
+      assert((o as PromiseRejectedResult).reason instanceof UnavailableError);
+    }
+    assertEquals((await storage.keys.list()).length, 0, "served again once the others are done");
+  } finally {
+    await engine.close();
+  }
+});

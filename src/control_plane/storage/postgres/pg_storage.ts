@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../../../log/logger.ts";
 import { ConflictError, InvalidInputError, UnavailableError } from "../errors.ts";
-import { guarded } from "../guarded.ts";
+import { guarded, InFlightLimit } from "../guarded.ts";
 import { redactUrl, redactUrlsIn } from "../redact_url.ts";
 import type { Storage, StorageEngine, StorageOptions } from "../repositories.ts";
 import { PgCommands } from "./pg_commands.ts";
@@ -38,7 +38,12 @@ export interface PostgresStorageOptions {
   logger?: Logger;
   /** Longest a statement may run. @default {STATEMENT_TIMEOUT_MS} */
   statementTimeoutMs?: number;
+  /** Repository calls waiting at once before more get 503. @default {MAX_IN_FLIGHT} */
+  maxInFlight?: number;
 }
+
+/** Default bound on repository calls waiting for the pool at once. */
+export const MAX_IN_FLIGHT = 2000;
 
 /** Node and `postgres` error codes that mean "the server cannot be reached now". */
 const CONNECTION_CODES = new Set([
@@ -134,11 +139,12 @@ export async function connectPostgresStorage(
 /** The engine over an open pool; `close()` ends it. */
 export function postgresEngineOf(sql: Sql, options: PostgresStorageOptions = {}): PostgresEngine {
   const leaderships: PgLeadership[] = [];
+  const limit = new InFlightLimit(options.maxInFlight ?? MAX_IN_FLIGHT);
   return {
     engine: "postgres",
     sql,
     open: (storageOptions) => {
-      const storage = postgresStorage(sql, storageOptions, options);
+      const storage = postgresStorage(sql, storageOptions, options, limit);
       leaderships.push(storage.leadership as PgLeadership);
       return storage;
     },
@@ -154,9 +160,10 @@ export function postgresStorage(
   sql: Sql,
   options: StorageOptions,
   engineOptions: PostgresStorageOptions = {},
+  limit: InFlightLimit = new InFlightLimit(engineOptions.maxInFlight ?? MAX_IN_FLIGHT),
 ): Storage {
   const { now, ids, timing } = options;
-  const wrap = <T extends object>(target: T) => guarded(target, translatePostgresError);
+  const wrap = <T extends object>(target: T) => guarded(target, translatePostgresError, limit);
   return {
     engine: "postgres",
     keys: wrap(new PgKeys(sql, { now, newId: ids.key })),
