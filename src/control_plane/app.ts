@@ -242,7 +242,10 @@ export function createApp(
   }
 
   /** Authenticates a worker request for `workerId`: 404 if gone, 403 if another's. */
-  async function authWorkerFor(c: Context<Env>, workerId: string): Promise<WorkerView> {
+  async function authWorkerFor(
+    c: Context<Env>,
+    workerId: string,
+  ): Promise<{ worker: WorkerView; key: KeyRecord }> {
     const key = await authWorker(c);
     const worker = await workers.get(workerId);
     if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}; register again`);
@@ -250,7 +253,7 @@ export function createApp(
       throw new HttpError(403, "worker_mismatch", "The API key belongs to another worker");
     }
     c.set("workerId", workerId);
-    return worker;
+    return { worker, key };
   }
 
   /**
@@ -399,12 +402,15 @@ export function createApp(
 
   app.post("/api/workers/:workerId/heartbeat", async (c) => {
     const workerId = c.req.param("workerId");
-    const worker = await authWorkerFor(c, workerId);
+    const { worker, key } = await authWorkerFor(c, workerId);
     const body = await history.record(worker, await bodyOf(c, HeartbeatRequestSchema));
-    await workers.heartbeat(workerId, body);
+    const updated = await workers.heartbeat(workerId, body);
     const status = body.status ?? "online";
     const pending = status === "online" || status === "error"
-      ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT, { via: "heartbeat" })
+      ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT, {
+        via: "heartbeat",
+        ...(updated ? { known: { worker: updated, key } } : {}),
+      })
       : [];
     if (status === "offline") sessions.kick(workerId, 1000, "worker went offline");
     return json(c, {

@@ -2,6 +2,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { Command } from "./_deps.ts";
 import { signForDelivery, type SigningMode } from "./command_signer.ts";
+import type { KeyRecord, WorkerView } from "./storage/records.ts";
 import type { CommandRepository, KeyRepository, WorkerRepository } from "./storage/repositories.ts";
 
 /** Options of {@linkcode CommandDelivery}. */
@@ -46,14 +47,20 @@ export class CommandDelivery {
   async take(
     workerId: string,
     limit: number,
-    options: { via: "websocket" | "heartbeat" },
+    options: {
+      via: "websocket" | "heartbeat";
+      /** The worker and key as this request just read them (saves two reads). */
+      known?: { worker: WorkerView; key: KeyRecord };
+    },
   ): Promise<Command[]> {
     const { commands, workers, keys, mode, ackTimeoutMs, now } = this.#options;
-    const worker = await workers.get(workerId);
+    const worker = options.known?.worker ?? await workers.get(workerId);
     // Workers reporting draining or offline get no commands, over any channel.
     if (!worker || worker.status === "draining" || worker.status === "offline") return [];
     if (worker.legacy && options.via !== "heartbeat") return [];
-    const key = await keys.get(worker.key_id);
+    const key = options.known?.key.id === worker.key_id
+      ? options.known.key
+      : await keys.get(worker.key_id);
     if (!key || !key.active) return [];
     // A legacy worker's delivered commands are never due again (at most once). The claim is
     // atomic: two heartbeats answered at once, or two instances, never pick the same command

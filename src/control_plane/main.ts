@@ -47,6 +47,7 @@ Flags:
   --data-dir D              holds control-plane.db and admin_token (default ./data)
   --database-url U          keep state in PostgreSQL (postgres://user:pass@host:5432/db)
                             instead of SQLite in --data-dir (else FTL_DATABASE_URL)
+  --database-pool N         most PostgreSQL connections per instance (default 10)
   --nats-url U              connect to other instances over NATS (nats://host:4222)
                             (else FTL_NATS_URL); needs --database-url
   --public-url U            base of websocket_url (default: the listening http URL)
@@ -90,6 +91,7 @@ export async function main(args: string[]): Promise<number> {
         "data-dir": { type: "string" },
         "database-url": { type: "string" },
         "nats-url": { type: "string" },
+        "database-pool": { type: "string" },
         "public-url": { type: "string" },
         "admin-token": { type: "string" },
         "signing-key": { type: "string" },
@@ -254,6 +256,7 @@ async function serve(values: Values, dataDir: string): Promise<number> {
   const running = await serveControlPlane({
     dataDir,
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...defined({ databasePoolSize: integer(values, "database-pool", 1) }),
     bus,
     instanceId,
     logger,

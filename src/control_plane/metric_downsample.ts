@@ -172,52 +172,54 @@ export class MetricSeries {
     >();
 
     let seen = 0;
-    for await (const row of this.#samples.scan(workerId, since, until)) {
-      if (++seen % YIELD_EVERY === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        options.signal?.throwIfAborted();
-      }
-      const b = Math.floor((Number(row.ts) - since) / bucketMs);
-      if (b < 0 || b >= buckets) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(row.sample);
-      } catch {
-        continue; // a damaged row is skipped, as the sample list shows it as {}
-      }
-      const s = obj(parsed);
-      if (!s) continue;
-      count[b]!++;
-      const values = scalars(s);
-      for (const name of SERIES_NAMES) scalarAcc[name].add(b, values[name]);
-      if (Array.isArray(s.cpu_per_core)) {
-        const perCore = s.cpu_per_core;
-        for (let c = 0; c < perCore.length && c < MAX_CORES; c++) {
-          (cores[c] ??= new Accumulator(buckets)).add(b, num(perCore[c]));
+    for await (const batch of this.#samples.scan(workerId, since, until)) {
+      for (const row of batch) {
+        if (++seen % YIELD_EVERY === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          options.signal?.throwIfAborted();
         }
-      }
-      if (Array.isArray(s.gpus)) {
-        s.gpus.forEach((entry: unknown, position: number) => {
-          const g = obj(entry);
-          if (!g) return;
-          const index = num(g.index) ?? position;
-          if (!Number.isInteger(index) || index < 0) return;
-          let gpu = gpus.get(index);
-          if (!gpu) {
-            if (gpus.size >= MAX_GPUS) return;
-            gpu = {
-              name: null,
-              util: new Accumulator(buckets),
-              mem: new Accumulator(buckets),
-              total: new Accumulator(buckets),
-            };
-            gpus.set(index, gpu);
+        const b = Math.floor((Number(row.ts) - since) / bucketMs);
+        if (b < 0 || b >= buckets) continue;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(row.sample);
+        } catch {
+          continue; // a damaged row is skipped, as the sample list shows it as {}
+        }
+        const s = obj(parsed);
+        if (!s) continue;
+        count[b]!++;
+        const values = scalars(s);
+        for (const name of SERIES_NAMES) scalarAcc[name].add(b, values[name]);
+        if (Array.isArray(s.cpu_per_core)) {
+          const perCore = s.cpu_per_core;
+          for (let c = 0; c < perCore.length && c < MAX_CORES; c++) {
+            (cores[c] ??= new Accumulator(buckets)).add(b, num(perCore[c]));
           }
-          if (typeof g.name === "string") gpu.name = g.name;
-          gpu.util.add(b, num(g.util_percent));
-          gpu.mem.add(b, num(g.memory_used_mb));
-          gpu.total.add(b, num(g.memory_total_mb));
-        });
+        }
+        if (Array.isArray(s.gpus)) {
+          s.gpus.forEach((entry: unknown, position: number) => {
+            const g = obj(entry);
+            if (!g) return;
+            const index = num(g.index) ?? position;
+            if (!Number.isInteger(index) || index < 0) return;
+            let gpu = gpus.get(index);
+            if (!gpu) {
+              if (gpus.size >= MAX_GPUS) return;
+              gpu = {
+                name: null,
+                util: new Accumulator(buckets),
+                mem: new Accumulator(buckets),
+                total: new Accumulator(buckets),
+              };
+              gpus.set(index, gpu);
+            }
+            if (typeof g.name === "string") gpu.name = g.name;
+            gpu.util.add(b, num(g.util_percent));
+            gpu.mem.add(b, num(g.memory_used_mb));
+            gpu.total.add(b, num(g.memory_total_mb));
+          });
+        }
       }
     }
 

@@ -35,6 +35,8 @@ export interface ServeOptions
   dataDir: string;
   /** `postgres://…`: keep state in PostgreSQL instead of SQLite in `dataDir`. */
   databaseUrl?: string;
+  /** Most PostgreSQL connections. @default {10} */
+  databasePoolSize?: number;
   /**
    * Connection timeouts and caps; what is not given is derived from the open-file limit
    * (see `defaultConnectionLimits`).
@@ -74,6 +76,7 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
   if (options.databaseUrl) {
     db = await connectPostgresStorage(options.databaseUrl, {
       logger: options.logger.child({ component: "postgres" }),
+      ...(options.databasePoolSize === undefined ? {} : { poolSize: options.databasePoolSize }),
     });
     options.logger.info("storage: postgresql", { url: redactUrl(options.databaseUrl) });
   } else {

@@ -54,6 +54,8 @@ interface Session {
   pushing: Promise<void>;
   /** Set when the session was kicked before it opened; it is closed on open. */
   kicked?: { code: number; reason: string };
+  /** When the socket opened (Unix ms), to tell the newer of two sessions across instances. */
+  openedAt?: number;
 }
 
 /** Live WebSocket sessions, at most one per worker. */
@@ -136,11 +138,8 @@ export class WorkerSessions {
         server_time: this.#options.now(),
       });
       log.info("session open");
-      this.#options.bus?.publish({
-        kind: "session_opened",
-        worker_id: auth.workerId,
-        session_id: `${this.#instanceId}:${session.id}`,
-      });
+      session.openedAt = this.#options.now();
+      this.#announce(session);
       void this.push(auth.workerId);
     };
     socket.onmessage = (event) => {
@@ -204,13 +203,22 @@ export class WorkerSessions {
   }
 
   /**
-   * Another instance opened a session of `workerId` (`session_opened` on the bus): a session
-   * here is older, so it is closed with 4008 (replaced), as a local reconnect would.
+   * Another instance opened a session of `workerId` (`session_opened` on the bus). The older of
+   * the two is closed with 4008 (replaced), as a local reconnect would: a session here that
+   * opened before it is closed; one that opened after it (the event came late) stays, and is
+   * announced again so that the other instance closes its older one. Session ids are
+   * `<instance>:<n>:<opened at ms>`; an id without a time counts as newer.
    */
   replacedElsewhere(workerId: string, sessionId: string): void {
     if (sessionId.startsWith(`${this.#instanceId}:`)) return; // our own
     const session = this.#sessions.get(workerId);
     if (!session) return;
+    const theirs = Number(sessionId.split(":").at(-1));
+    const ours = session.openedAt ?? 0;
+    if (Number.isFinite(theirs) && theirs > 1e12 && ours > theirs) {
+      this.#announce(session);
+      return;
+    }
     this.#options.logger.info("session replaced on another instance", {
       worker_id: workerId,
       session: session.id,
@@ -218,6 +226,14 @@ export class WorkerSessions {
     });
     this.#forget(session);
     closeQuietly(session.socket, CloseCode.replaced, "replaced by a newer session");
+  }
+
+  #announce(session: Session): void {
+    this.#options.bus?.publish({
+      kind: "session_opened",
+      worker_id: session.workerId,
+      session_id: `${this.#instanceId}:${session.id}:${session.openedAt ?? 0}`,
+    });
   }
 
   /** Closes the sessions bound to `keyId` (the key was revoked). */

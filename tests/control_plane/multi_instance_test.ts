@@ -137,6 +137,10 @@ Deno.test("multi-instance: reconnecting from A to B closes A's session with 4008
   await waitFor(() => !a.plane.cp.sessions.has(client.workerId), { message: "A forgets it" });
   assert(b.plane.cp.sessions.has(client.workerId), "exactly one live session, on B");
   assertEquals(a.plane.cp.sessions.size + b.plane.cp.sessions.size, 1);
+  // A late event about an older session elsewhere does not close the newer one here.
+  b.plane.cp.sessions.replacedElsewhere(client.workerId, `cp_x:9:${cluster.clock.time - 5000}`);
+  assert(b.plane.cp.sessions.has(client.workerId), "the newer session stays");
+  assertEquals(onB.socket.readyState, WebSocket.OPEN);
   await onB.close();
 });
 

@@ -146,7 +146,7 @@ export interface SampleRepository {
     workerId: string,
     since: number,
     until: number,
-  ): AsyncIterable<{ ts: number; sample: string }>;
+  ): AsyncIterable<{ ts: number; sample: string }[]>;
   /** Deletes samples that arrived before `before`; returns bytes and rows freed per worker. */
   prune(before: number): Promise<Map<string, SampleUsage>>;
   /** What `workerId`'s samples take. */

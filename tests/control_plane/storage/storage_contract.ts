@@ -279,9 +279,11 @@ export const CONTRACT: Case[] = [
     const next = await storage.samples.appendToStream(workerId, "heartbeat", 6, { a: 2 });
     assertEquals(next.seq, 2);
     const scanned: number[] = [];
-    for await (const row of storage.samples.scan(workerId, 0, Number.MAX_SAFE_INTEGER)) {
-      scanned.push(row.ts);
-      assert(typeof JSON.parse(row.sample).stream === "string");
+    for await (const batch of storage.samples.scan(workerId, 0, Number.MAX_SAFE_INTEGER)) {
+      for (const row of batch) {
+        scanned.push(row.ts);
+        assert(typeof JSON.parse(row.sample).stream === "string");
+      }
     }
     assertEquals(scanned.length, 5);
     const usage = await storage.samples.usage(workerId);
@@ -293,6 +295,28 @@ export const CONTRACT: Case[] = [
     assertEquals(freed.get(workerId), usage);
     assertEquals((await storage.samples.usage(workerId)).rows, 0);
     assertEquals((await storage.samples.usage(other.workerId)).rows, 1);
+  }],
+  ["samples: a scan longer than one batch returns every sample once", async ({ storage }) => {
+    const { workerId } = await worker(storage);
+    const total = 4_500;
+    for (let start = 1; start <= total; start += 500) {
+      const batch = Array.from({ length: 500 }, (_, i) => sample(i % 2 ? "a" : "b", start + i, 7));
+      assertEquals((await storage.samples.insert(workerId, batch)).accepted, 500);
+    }
+    const seen = new Set<string>();
+    let batches = 0;
+    for await (const batch of storage.samples.scan(workerId, 0, 8)) {
+      batches++;
+      for (const row of batch) {
+        const parsed = JSON.parse(row.sample);
+        seen.add(`${parsed.stream}:${parsed.seq}`);
+      }
+    }
+    assertEquals(seen.size, total);
+    assert(batches > 1, "more than one batch");
+    let none = 0;
+    for await (const batch of storage.samples.scan(workerId, 8, 100)) none += batch.length;
+    assertEquals(none, 0);
   }],
   ["fleet: search, sort, pages, summary, key of a worker", async ({ storage, clock }) => {
     const made: string[] = [];

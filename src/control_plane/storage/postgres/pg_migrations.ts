@@ -106,6 +106,8 @@ export async function migratePostgres(sql: Sql, migrations = PG_MIGRATIONS): Pro
         );
       }
       if (current === migrations.length) return current;
+      // A migration may rewrite a big table: no statement timeout for it.
+      await tx`SET LOCAL statement_timeout = 0`;
       await tx.unsafe(migrations[current]!);
       await tx`INSERT INTO schema_version (version) VALUES (${current + 1})`;
       return -1;

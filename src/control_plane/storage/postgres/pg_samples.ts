@@ -78,7 +78,7 @@ export class PgSamples implements SampleRepository {
     workerId: string,
     since: number,
     until: number,
-  ): AsyncIterable<{ ts: number; sample: string }> {
+  ): AsyncIterable<{ ts: number; sample: string }[]> {
     let after: [number, string, number] = [Number.MIN_SAFE_INTEGER, "", 0];
     for (;;) {
       const rows = await this.#sql<{ ts: number; stream: string; seq: number; sample: string }[]>`
@@ -86,7 +86,7 @@ export class PgSamples implements SampleRepository {
         WHERE worker_id = ${workerId} AND ts >= ${since}::bigint AND ts < ${until}::bigint
           AND (ts, stream, seq) > (${after[0]}::bigint, ${after[1]}::text, ${after[2]}::bigint)
         ORDER BY ts, stream, seq LIMIT ${SCAN_BATCH}`;
-      for (const row of rows) yield { ts: row.ts, sample: row.sample };
+      if (rows.length > 0) yield rows.map((row) => ({ ts: row.ts, sample: row.sample }));
       if (rows.length < SCAN_BATCH) return;
       const last = rows.at(-1)!;
       after = [last.ts, last.stream, last.seq];

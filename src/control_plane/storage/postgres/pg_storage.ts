@@ -6,8 +6,8 @@
  * @module
  */
 import type { Logger } from "../../../log/logger.ts";
-import { ConflictError, UnavailableError } from "../errors.ts";
-import { guarded } from "../guarded.ts";
+import { ConflictError, InvalidInputError, UnavailableError } from "../errors.ts";
+import { guarded, InFlightLimit } from "../guarded.ts";
 import { redactUrl, redactUrlsIn } from "../redact_url.ts";
 import type { Storage, StorageEngine, StorageOptions } from "../repositories.ts";
 import { PgCommands } from "./pg_commands.ts";
@@ -19,8 +19,14 @@ import { PgSamples } from "./pg_samples.ts";
 import { postgres, type Sql } from "./pg_types.ts";
 import { PgWorkers } from "./pg_workers.ts";
 
-/** Default most connections in the pool (one more is taken by the sweeper's election). */
+/** Default most connections in the pool (one is held by the sweeper's election). */
 export const DEFAULT_POOL_SIZE = 10;
+
+/**
+ * Longest a statement may run (PostgreSQL's `statement_timeout`): a hung or overloaded server
+ * answers 503 instead of holding requests and pool connections without end.
+ */
+export const STATEMENT_TIMEOUT_MS = 30_000;
 
 /** Options of {@linkcode connectPostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -30,7 +36,14 @@ export interface PostgresStorageOptions {
   connectTimeoutSeconds?: number;
   /** Where connection trouble is reported. */
   logger?: Logger;
+  /** Longest a statement may run. @default {STATEMENT_TIMEOUT_MS} */
+  statementTimeoutMs?: number;
+  /** Repository calls waiting at once before more get 503. @default {MAX_IN_FLIGHT} */
+  maxInFlight?: number;
 }
+
+/** Default bound on repository calls waiting for the pool at once. */
+export const MAX_IN_FLIGHT = 2000;
 
 /** Node and `postgres` error codes that mean "the server cannot be reached now". */
 const CONNECTION_CODES = new Set([
@@ -53,9 +66,14 @@ export function translatePostgresError(error: unknown): unknown {
   const code = String((error as { code?: unknown })?.code ?? "");
   const message = redactUrlsIn(String((error as Error)?.message ?? error));
   if (code === "23505") return new ConflictError("Conflicts with a stored value", { cause: error });
+  // Class 22, data exceptions: a value PostgreSQL cannot hold (a NUL character in text, a number
+  // out of range). SQLite stores such values; here the request is refused, not a server error.
+  if (code.startsWith("22")) {
+    return new InvalidInputError(`A value cannot be stored: ${message}`, { cause: error });
+  }
   if (
     CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") ||
-    code === "53300" || code === "40001" || code === "40P01" ||
+    code === "53300" || code === "40001" || code === "40P01" || code === "57014" ||
     error instanceof Deno.errors.ConnectionRefused
   ) {
     return new UnavailableError(`The database is unavailable (${message}); retry shortly`, {
@@ -95,7 +113,10 @@ export async function connectPostgresStorage(
         parse: (value: string) => Number(value),
       },
     },
-    connection: { application_name: "ftl-control-plane" },
+    connection: {
+      application_name: "ftl-control-plane",
+      statement_timeout: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
+    },
   }) as unknown as Sql;
   try {
     await migratePostgres(sql);
@@ -118,11 +139,12 @@ export async function connectPostgresStorage(
 /** The engine over an open pool; `close()` ends it. */
 export function postgresEngineOf(sql: Sql, options: PostgresStorageOptions = {}): PostgresEngine {
   const leaderships: PgLeadership[] = [];
+  const limit = new InFlightLimit(options.maxInFlight ?? MAX_IN_FLIGHT);
   return {
     engine: "postgres",
     sql,
     open: (storageOptions) => {
-      const storage = postgresStorage(sql, storageOptions, options);
+      const storage = postgresStorage(sql, storageOptions, options, limit);
       leaderships.push(storage.leadership as PgLeadership);
       return storage;
     },
@@ -138,9 +160,10 @@ export function postgresStorage(
   sql: Sql,
   options: StorageOptions,
   engineOptions: PostgresStorageOptions = {},
+  limit: InFlightLimit = new InFlightLimit(engineOptions.maxInFlight ?? MAX_IN_FLIGHT),
 ): Storage {
   const { now, ids, timing } = options;
-  const wrap = <T extends object>(target: T) => guarded(target, translatePostgresError);
+  const wrap = <T extends object>(target: T) => guarded(target, translatePostgresError, limit);
   return {
     engine: "postgres",
     keys: wrap(new PgKeys(sql, { now, newId: ids.key })),
