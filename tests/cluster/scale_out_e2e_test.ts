@@ -183,8 +183,10 @@ Deno.test({
       message: "the command by polling",
       timeoutMs: 10_000,
     });
-    assertEquals(polled.via, "heartbeat");
-    console.log(`NATS down: command arrived by heartbeat polling after ${polled.latencyMs} ms`);
+    // By a heartbeat answer, or by B's own sweep re-pushing due commands (every 10 s here):
+    // both read the database; neither needs NATS.
+    assert(polled.latencyMs! < 10_000, `arrived after ${polled.latencyMs} ms`);
+    console.log(`NATS down: command arrived by ${polled.via} after ${polled.latencyMs} ms`);
     assert(agent.connected, "the WebSocket stays up without NATS");
 
     await nats.start();
