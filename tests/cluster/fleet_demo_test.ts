@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
-import { testDatabaseUrl } from "../_helpers/test_services.ts";
+import { testDatabaseUrl, testNatsUrl } from "../_helpers/test_services.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -20,7 +20,12 @@ Deno.test({
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      // The servers the tests use (FTL_TEST_*), so the check below looks at the same one.
+      env: {
+        NO_COLOR: "1",
+        FTL_DEMO_DATABASE_URL: testDatabaseUrl(),
+        FTL_DEMO_NATS_URL: testNatsUrl(),
+      },
     }).spawn();
     let out = "";
     const decoder = new TextDecoder();
