@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { DATABASE_FILE } from "../src/control_plane/database.ts";
+import { DATABASE_FILE } from "../src/control_plane/storage/sqlite/database.ts";
 import { SAMPLE_ROW_OVERHEAD_BYTES } from "../src/control_plane/storage_quota.ts";
 import { startControlPlane } from "../tests/_helpers/control_plane_process.ts";
 import { sample, snapshot } from "./_samples.ts";

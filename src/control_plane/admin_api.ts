@@ -9,9 +9,7 @@
  */
 import type { CommandType, WorkerStatus } from "../protocol/constants.ts";
 import type { ShownSample } from "../protocol/liberal_readers.ts";
-import type { CommandStatus, CommandView } from "./command_store.ts";
-import type { KeyView } from "./key_store.ts";
-import type { WorkerView } from "./worker_store.ts";
+import type { CommandStatus, CommandView, KeyView, WorkerView } from "./storage/records.ts";
 
 export type {
   CommandStatus,
@@ -22,7 +20,7 @@ export type {
   WorkerStatus,
   WorkerView,
 };
-export { COMMAND_STATUSES } from "./command_store.ts";
+export { COMMAND_STATUSES } from "./storage/records.ts";
 export { WORKER_STATUSES } from "../protocol/constants.ts";
 
 /** Every answer with a body carries the server's clock (protocol 1). */

@@ -50,28 +50,45 @@ import {
 import { serveDashboard } from "./dashboard/dashboard.ts";
 import type { CommandDelivery } from "./command_delivery.ts";
 import { commandCatalog } from "./command_catalog.ts";
-import type { CommandHistory } from "./command_history.ts";
-import { type FleetQuery, parseFleetSort } from "./fleet_query.ts";
+import type { ClusterBus } from "./cluster/cluster_bus.ts";
+import { parseFleetSort } from "./fleet_query.ts";
 import { EVENT_STREAM_HEADERS, type LiveEvents } from "./live_events.ts";
 import type { MetricSeries } from "./metric_downsample.ts";
-import { COMMAND_STATUSES, type CommandStore, TERMINAL_STATUSES } from "./command_store.ts";
 import { HeartbeatHistory } from "./heartbeat_history.ts";
 import { HttpError } from "./http_error.ts";
 import { assertMayClaim } from "./instance_claim.ts";
-import { KEY_SCOPES, type KeyRecord, type KeyStore, viewOf } from "./key_store.ts";
 import type { MetricStore } from "./metric_store.ts";
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  UnavailableError,
+} from "./storage/errors.ts";
+import {
+  COMMAND_STATUSES,
+  KEY_SCOPES,
+  type KeyRecord,
+  TERMINAL_STATUSES,
+  viewOf,
+  type WorkerView,
+} from "./storage/records.ts";
+import type {
+  CommandRepository,
+  FleetRepository,
+  KeyRepository,
+  WorkerRepository,
+} from "./storage/repositories.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { parseBody, readBodyText, readJsonBody } from "./read_body.ts";
 import { resultToStore } from "./result_body.ts";
 import type { StorageQuota } from "./storage_quota.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
-import type { WorkerStore } from "./worker_store.ts";
 
 /** Everything the app's handlers use; built by `createControlPlane`. */
 export interface AppContext {
-  keys: KeyStore;
-  workers: WorkerStore;
-  commands: CommandStore;
+  keys: KeyRepository;
+  workers: WorkerRepository;
+  commands: CommandRepository;
   metrics: MetricStore;
   delivery: CommandDelivery;
   sessions: WorkerSessions;
@@ -91,11 +108,13 @@ export interface AppContext {
   /** Live updates for the dashboard (`GET /api/admin/events`). */
   events: LiveEvents;
   /** The worker list with search, sort and pages. */
-  fleet: FleetQuery;
+  fleet: FleetRepository;
   /** Bucketed history for charts. */
   series: MetricSeries;
-  /** The command list with its filters. */
-  commandHistory: CommandHistory;
+  /** The doorbell to the other instances (a no-op bus when there is one instance). */
+  bus: ClusterBus;
+  /** Resolves when the database answers (for `/readyz`). */
+  ping: () => Promise<void>;
   /** Dashboard session cookies. */
   adminSessions: AdminSessions;
   /** How long a command waits to be delivered (ms). */
@@ -151,7 +170,7 @@ export function createApp(
 ): (request: Request, info?: RequestInfo) => Promise<Response> {
   const app = new Hono<Env>();
   const { keys, workers, commands, metrics, delivery, sessions, now } = ctx;
-  const history = new HeartbeatHistory({ ...ctx, workers, metrics });
+  const history = new HeartbeatHistory({ ...ctx, metrics });
 
   function json(c: Context<Env>, body: Record<string, unknown>, status = 200): Response {
     return c.json({ ...body, server_time: now() }, status as 200);
@@ -223,15 +242,18 @@ export function createApp(
   }
 
   /** Authenticates a worker request for `workerId`: 404 if gone, 403 if another's. */
-  async function authWorkerFor(c: Context<Env>, workerId: string): Promise<KeyRecord> {
+  async function authWorkerFor(
+    c: Context<Env>,
+    workerId: string,
+  ): Promise<{ worker: WorkerView; key: KeyRecord }> {
     const key = await authWorker(c);
-    const worker = workers.get(workerId);
+    const worker = await workers.get(workerId);
     if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}; register again`);
     if (worker.key_id !== key.id) {
       throw new HttpError(403, "worker_mismatch", "The API key belongs to another worker");
     }
     c.set("workerId", workerId);
-    return key;
+    return { worker, key };
   }
 
   /**
@@ -295,8 +317,24 @@ export function createApp(
     return result.value;
   }
 
+  // ---- load balancer probes: unauthenticated, not rate-limited, not logged ----
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", async (c) => {
+    let database = true;
+    try {
+      await withTimeout(ctx.ping(), READY_TIMEOUT_MS);
+    } catch {
+      database = false;
+    }
+    const bus = ctx.bus.ready();
+    const ok = database && bus;
+    if (!ok) c.header("Retry-After", "5");
+    return c.json({ ok, database, bus }, ok ? 200 : 503);
+  });
+
   // ---- request log and the one error handler ----
   app.use(async (c, next) => {
+    if (c.req.path === "/healthz" || c.req.path === "/readyz") return await next();
     const started = performance.now();
     await next();
     const status = c.res.status;
@@ -343,9 +381,9 @@ export function createApp(
       key = await authWorker(c, bodyKey);
     }
     const parsed = parseBody(RegisterRequestSchema, text);
-    const holder = workers.holderOf(key.id);
+    const holder = await workers.holderOf(key.id);
     assertMayClaim(holder, parsed.instance_id, claimOptions());
-    const worker = workers.register(key.id, parsed);
+    const worker = await workers.register(key.id, parsed);
     c.set("workerId", worker.worker_id);
     if (holder?.instance_id && parsed.instance_id && holder.instance_id !== parsed.instance_id) {
       // The old holder went offline and this instance took the key over.
@@ -364,12 +402,15 @@ export function createApp(
 
   app.post("/api/workers/:workerId/heartbeat", async (c) => {
     const workerId = c.req.param("workerId");
-    await authWorkerFor(c, workerId);
-    const body = history.record(workerId, await bodyOf(c, HeartbeatRequestSchema));
-    workers.heartbeat(workerId, body);
+    const { worker, key } = await authWorkerFor(c, workerId);
+    const body = await history.record(worker, await bodyOf(c, HeartbeatRequestSchema));
+    const updated = await workers.heartbeat(workerId, body);
     const status = body.status ?? "online";
     const pending = status === "online" || status === "error"
-      ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT, { via: "heartbeat" })
+      ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT, {
+        via: "heartbeat",
+        ...(updated ? { known: { worker: updated, key } } : {}),
+      })
       : [];
     if (status === "offline") sessions.kick(workerId, 1000, "worker went offline");
     return json(c, {
@@ -382,7 +423,7 @@ export function createApp(
   app.post("/api/workers/:workerId/metrics", async (c) => {
     const workerId = c.req.param("workerId");
     await authWorkerFor(c, workerId);
-    const full = ctx.quota.exceeded(workerId);
+    const full = await ctx.quota.exceeded(workerId);
     if (full) {
       const mib = Math.round(full.limitBytes / 1024 / 1024);
       throw new HttpError(
@@ -394,16 +435,16 @@ export function createApp(
       );
     }
     const body = await bodyOf(c, IncomingMetricsRequestSchema);
-    const counts = metrics.insert(workerId, body.samples);
-    workers.noteMetricsPost(workerId);
+    const counts = await metrics.insert(workerId, body.samples);
+    await workers.noteMetricsPost(workerId);
     return json(c, { ok: true, ...counts });
   });
 
   app.post("/api/workers/commands/:commandId/result", async (c) => {
     const commandId = c.req.param("commandId");
     const key = await authenticate(c);
-    const command = commands.get(commandId);
-    const worker = workers.byKey(key.id);
+    const command = await commands.get(commandId);
+    const worker = await workers.byKey(key.id);
     const owned = command !== undefined && worker?.worker_id === command.worker_id;
     // The first result of a command the server delivered to this worker does not spend the
     // key's budget: the commands sent already bound those posts. Anything else does.
@@ -424,7 +465,7 @@ export function createApp(
           field: "command_id",
         });
       }
-      if (commands.complete(commandId, resultToStore(body)) === "already") {
+      if ((await commands.complete(commandId, resultToStore(body))) === "already") {
         return json(c, { ok: true, message: "Command already completed" });
       }
       return json(c, { ok: true });
@@ -443,13 +484,13 @@ export function createApp(
       });
     }
     const instanceId = c.req.header(INSTANCE_ID_HEADER)?.trim() || undefined;
-    const worker = workers.get(workerId);
+    const worker = await workers.get(workerId);
     if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}; register again`);
     if (worker.key_id !== key.id) {
       throw new HttpError(403, "worker_mismatch", "The API key belongs to another worker");
     }
     c.set("workerId", workerId);
-    assertMayClaim(workers.holderOf(key.id), instanceId, claimOptions());
+    assertMayClaim(await workers.holderOf(key.id), instanceId, claimOptions());
     if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
       throw new HttpError(400, "invalid_request", "Upgrade: expected websocket", {
         field: "Upgrade",
@@ -538,12 +579,13 @@ export function createApp(
     return json(c, { ...view, key }, 201);
   });
 
-  app.get("/api/admin/keys", (c) => json(c, { keys: keys.list() }));
+  app.get("/api/admin/keys", async (c) => json(c, { keys: await keys.list() }));
 
-  app.post("/api/admin/keys/:keyId/revoke", (c) => {
+  app.post("/api/admin/keys/:keyId/revoke", async (c) => {
     const keyId = c.req.param("keyId");
-    if (!keys.revoke(keyId)) throw new HttpError(404, "not_found", `No key ${keyId}`);
+    await keys.revoke(keyId);
     sessions.kickKey(keyId);
+    ctx.bus.publish({ kind: "key_revoked", key_id: keyId });
     return json(c, { ok: true });
   });
 
@@ -569,16 +611,23 @@ export function createApp(
         );
       }
     }
-    if (!workers.get(body.worker_id)) {
+    if (!(await workers.get(body.worker_id))) {
       throw new HttpError(404, "not_found", `No worker ${body.worker_id}`);
     }
-    const command = commands.create({
+    const command = await commands.create({
       workerId: body.worker_id,
       commandType: body.command_type,
       params,
       timeoutSeconds: body.timeout_seconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
     });
+    // The row is committed: push it here if the worker's socket is here, and ring the other
+    // instances (the one holding the socket pushes; heartbeats deliver it if the bell is lost).
     void sessions.push(body.worker_id);
+    ctx.bus.publish({
+      kind: "command_created",
+      worker_id: body.worker_id,
+      command_id: command.command_id,
+    });
     return json(c, {
       command_id: command.command_id,
       status: command.status,
@@ -590,7 +639,7 @@ export function createApp(
     await authAdmin(c);
     const status = query(c, "status", zod.enum(COMMAND_STATUSES).optional());
     const commandType = query(c, "type", zod.string().max(64).optional());
-    const list = await ctx.commandHistory.list({
+    const list = await commands.list({
       ...optional("workerId", c.req.query("worker_id")),
       ...optional("status", status),
       ...optional("commandType", commandType),
@@ -628,14 +677,14 @@ export function createApp(
   app.get("/api/workers/:workerId", async (c) => {
     await authAdmin(c);
     const workerId = c.req.param("workerId");
-    const worker = workers.get(workerId);
+    const worker = await workers.get(workerId);
     if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}`);
     return c.json(
       {
         worker,
         key: await ctx.fleet.keyOf(workerId),
-        metrics: metrics.list(workerId, { limit: 20 }) as WorkerDetailResponse["metrics"],
-        commands: commands.list({ workerId, limit: 20 }),
+        metrics: (await metrics.list(workerId, { limit: 20 })) as WorkerDetailResponse["metrics"],
+        commands: await commands.list({ workerId, limit: 20 }),
         server_time: now(),
       } satisfies WorkerDetailResponse,
     );
@@ -644,21 +693,24 @@ export function createApp(
   app.delete("/api/workers/:workerId", async (c) => {
     await authAdmin(c);
     const workerId = c.req.param("workerId");
-    if (!workers.delete(workerId)) throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    await workers.delete(workerId);
     metrics.forgetWorker(workerId);
     sessions.kick(workerId, 1000, "worker deleted");
+    ctx.bus.publish({ kind: "worker_deleted", worker_id: workerId });
     return json(c, { ok: true });
   });
 
   app.get("/api/workers/:workerId/metrics", async (c) => {
     await authAdmin(c);
     const workerId = c.req.param("workerId");
-    if (!workers.get(workerId)) throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    if (!(await workers.get(workerId))) {
+      throw new HttpError(404, "not_found", `No worker ${workerId}`);
+    }
     const ms = zod.coerce.number().int().nonnegative().optional();
     const since = query(c, "since", ms);
     const until = query(c, "until", ms);
     return json(c, {
-      samples: metrics.list(workerId, {
+      samples: await metrics.list(workerId, {
         ...optional("since", since),
         ...optional("until", until),
         limit: query(c, "limit", ListLimit.default(500)),
@@ -669,7 +721,7 @@ export function createApp(
   app.get("/api/workers/:workerId/series", async (c) => {
     await authAdmin(c);
     const workerId = c.req.param("workerId");
-    const worker = workers.get(workerId);
+    const worker = await workers.get(workerId);
     if (!worker) throw new HttpError(404, "not_found", `No worker ${workerId}`);
     const ms = zod.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
     const range = query(c, "range", zod.enum(Object.keys(SERIES_RANGES) as [string]).optional());
@@ -706,20 +758,53 @@ export function createApp(
   };
 }
 
-/** `{error, code, server_time}` with the status of an {@linkcode HttpError}, else 500. */
+/** How long `/readyz` waits for the database. */
+const READY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timed out")), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The HTTP form of an error: an {@linkcode HttpError} as it is, storage's domain errors
+ * (`storage/errors.ts`) by kind, anything else 500.
+ */
+export function httpErrorOf(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof NotFoundError) {
+    return new HttpError(404, "not_found", error.message, { cause: error });
+  }
+  if (error instanceof InvalidInputError) {
+    return new HttpError(400, "invalid_request", error.message, {
+      ...(error.field === undefined ? {} : { field: error.field }),
+      cause: error,
+    });
+  }
+  if (error instanceof ConflictError) {
+    return new HttpError(409, "invalid_request", error.message, { cause: error });
+  }
+  if (error instanceof UnavailableError) {
+    return new HttpError(503, "internal", `${error.message}`, {
+      headers: { "Retry-After": String(error.retryAfterSeconds) },
+      cause: error,
+    });
+  }
+  return new HttpError(500, "internal", "Internal error", { cause: error });
+}
+
+/** `{error, code, server_time}` with the status of {@linkcode httpErrorOf}. */
 export function errorResponse(
   error: unknown,
   options: { now: () => number; logger: Logger; path: string },
 ): Response {
-  const known = error instanceof HttpError
-    ? error
-    : isDatabaseBusy(error)
-    ? new HttpError(503, "internal", "The database is busy; retry shortly", {
-      headers: { "Retry-After": "1" },
-      cause: error,
-    })
-    : new HttpError(500, "internal", "Internal error", { cause: error });
-  if (!(error instanceof HttpError)) {
+  const known = httpErrorOf(error);
+  if (error instanceof UnavailableError) {
+    options.logger.warn("storage unavailable", { path: options.path, error: String(error) });
+  } else if (known.status >= 500 && !(error instanceof HttpError)) {
     options.logger.error("unhandled error", {
       path: options.path,
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
@@ -735,13 +820,6 @@ export function errorResponse(
     status: known.status,
     headers: { "Content-Type": "application/json", ...known.headers },
   });
-}
-
-/** Whether `error` is SQLite's "database is locked/busy" after `busy_timeout` ran out. */
-export function isDatabaseBusy(error: unknown): boolean {
-  return error instanceof Error &&
-    (error as { code?: unknown }).code === "ERR_SQLITE_ERROR" &&
-    /\bdatabase (table )?is (locked|busy)\b/i.test(error.message);
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -2,15 +2,14 @@
 import type { Logger } from "../log/logger.ts";
 import type { Command } from "./_deps.ts";
 import { signForDelivery, type SigningMode } from "./command_signer.ts";
-import type { CommandStore } from "./command_store.ts";
-import type { KeyStore } from "./key_store.ts";
-import type { WorkerStore } from "./worker_store.ts";
+import type { KeyRecord, WorkerView } from "./storage/records.ts";
+import type { CommandRepository, KeyRepository, WorkerRepository } from "./storage/repositories.ts";
 
 /** Options of {@linkcode CommandDelivery}. */
 export interface CommandDeliveryOptions {
-  commands: CommandStore;
-  workers: WorkerStore;
-  keys: KeyStore;
+  commands: CommandRepository;
+  workers: WorkerRepository;
+  keys: KeyRepository;
   mode: SigningMode;
   /** A delivered command not acked within this time is sent again. */
   ackTimeoutMs: number;
@@ -48,24 +47,29 @@ export class CommandDelivery {
   async take(
     workerId: string,
     limit: number,
-    options: { via: "websocket" | "heartbeat" },
+    options: {
+      via: "websocket" | "heartbeat";
+      /** The worker and key as this request just read them (saves two reads). */
+      known?: { worker: WorkerView; key: KeyRecord };
+    },
   ): Promise<Command[]> {
     const { commands, workers, keys, mode, ackTimeoutMs, now } = this.#options;
-    const worker = workers.get(workerId);
+    const worker = options.known?.worker ?? await workers.get(workerId);
     // Workers reporting draining or offline get no commands, over any channel.
     if (!worker || worker.status === "draining" || worker.status === "offline") return [];
     if (worker.legacy && options.via !== "heartbeat") return [];
-    const key = keys.get(worker.key_id);
+    const key = options.known?.key.id === worker.key_id
+      ? options.known.key
+      : await keys.get(worker.key_id);
     if (!key || !key.active) return [];
-    // A legacy worker's delivered commands are never due again (at most once).
-    const due = commands.deliverable(
+    // A legacy worker's delivered commands are never due again (at most once). The claim is
+    // atomic: two heartbeats answered at once, or two instances, never pick the same command
+    // (for a legacy worker that would mean running it twice).
+    const due = await commands.claimDeliverable(
       workerId,
       worker.legacy ? Number.MAX_SAFE_INTEGER : ackTimeoutMs,
       limit,
     );
-    // Recorded before the first await: two heartbeats answered at once cannot both pick the
-    // same pending command (for a legacy worker that would mean running it twice).
-    for (const command of due) commands.markDelivered(command.command_id);
     const at = now();
     const out: Command[] = [];
     for (const command of due) {
@@ -74,7 +78,7 @@ export class CommandDelivery {
         signed = await signForDelivery(command, { mode, hmacKey: key.signingKey, now: at });
       } catch (error) {
         const message = (error as Error)?.message ?? String(error);
-        commands.complete(command.command_id, {
+        await commands.complete(command.command_id, {
           command_id: command.command_id,
           status: "failed",
           error: `the control plane could not sign this command: ${message}`,

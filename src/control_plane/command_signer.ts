@@ -6,7 +6,7 @@ import {
   type SignatureAlg,
   signCommand,
 } from "./_deps.ts";
-import type { CommandView } from "./command_store.ts";
+import type { CommandView } from "./storage/records.ts";
 
 /**
  * How commands are signed: `hmac-sha256` with the derived key of the worker's API key, or

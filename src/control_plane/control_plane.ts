@@ -1,8 +1,7 @@
 /**
- * Wires the stores, the WebSocket sessions, the sweeper and the HTTP app into one control
- * plane. Every side effect (clock, ids, logger) has a default and an override.
+ * Wires the storage, the WebSocket sessions, the sweeper, the cluster bus and the HTTP app into
+ * one control plane. Every side effect (clock, ids, logger) has a default and an override.
  */
-import type { DatabaseSync } from "node:sqlite";
 import { createLogger, type Logger } from "../log/logger.ts";
 import {
   ACK_TIMEOUT_MS,
@@ -17,13 +16,13 @@ import { randomId } from "./_random_id.ts";
 import { createApp, type RequestInfo } from "./app.ts";
 import { AdminSessions } from "./admin_session.ts";
 import { CommandDelivery } from "./command_delivery.ts";
-import { CommandHistory } from "./command_history.ts";
 import type { SigningMode } from "./command_signer.ts";
-import { FleetQuery } from "./fleet_query.ts";
-import type { KeyStore } from "./key_store.ts";
+import { type ClusterBus, type ClusterEvent, LocalBus } from "./cluster/cluster_bus.ts";
 import { LiveEvents } from "./live_events.ts";
-import { LiveCommandStore, LiveKeyStore, LiveMetricStore, LiveWorkerStore } from "./live_stores.ts";
+import { LiveCommands, LiveKeys, LiveWorkers } from "./live_stores.ts";
 import { MetricSeries } from "./metric_downsample.ts";
+import { MetricStore } from "./metric_store.ts";
+import type { KeyRepository, Storage, StorageEngine } from "./storage/repositories.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { DEFAULT_WORKER_QUOTA_BYTES, StorageQuota } from "./storage_quota.ts";
 import { WorkerSessions } from "./worker_sessions.ts";
@@ -48,8 +47,15 @@ export interface IdGenerators {
 
 /** Options of {@linkcode createControlPlane}. */
 export interface ControlPlaneOptions {
-  /** An open database (see `openDatabase`); the control plane does not close it. */
-  db: DatabaseSync;
+  /**
+   * The database (`openSqliteStorage`, `connectPostgresStorage`); the control plane does not
+   * close it.
+   */
+  storage: StorageEngine;
+  /** The doorbell to other instances over the same database. @default {a LocalBus} */
+  bus?: ClusterBus;
+  /** Names this instance in logs and session ids. @default {a random id} */
+  instanceId?: string;
   /** Token of the admin API. */
   adminToken: string;
   /** Base of `websocket_url`, e.g. `http://127.0.0.1:8080` or `https://cp.example.com`. */
@@ -94,12 +100,24 @@ export interface ControlPlaneOptions {
 export interface ControlPlane {
   /** The app: every request, including WebSocket upgrades, goes here. Never throws. */
   fetch(request: Request, info?: RequestInfo): Promise<Response>;
-  /** One sweep: command timeouts, offline workers, WebSocket redelivery. */
+  /**
+   * One sweep: the leader's part ({@linkcode sweepAsLeader}), then WebSocket redelivery to
+   * this instance's sessions (every instance).
+   */
   sweep(): Promise<void>;
+  /**
+   * The leader's part of a sweep: command timeouts, offline workers, retention. Runs only
+   * when this instance holds the lead (SQLite: always); returns whether it did.
+   */
+  sweepAsLeader(): Promise<boolean>;
   /** Live WebSocket sessions. */
   readonly sessions: WorkerSessions;
   /** Key storage (used by `keys create`). */
-  readonly keys: KeyStore;
+  readonly keys: KeyRepository;
+  /** The repositories over the database. */
+  readonly storage: Storage;
+  /** The doorbell to the other instances. */
+  readonly bus: ClusterBus;
   /** Live updates pushed to the dashboard. */
   readonly events: LiveEvents;
   /** Tells every agent to disconnect and closes the sessions (bounded by `signal`). */
@@ -113,29 +131,28 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const heartbeatIntervalSeconds = options.heartbeatIntervalSeconds ??
     DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
   const ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT_MS;
-  // Every store reports its changes to the dashboard's live updates (live_stores.ts).
-  const events = new LiveEvents();
-  const keys = new LiveKeyStore(options.db, {
-    now,
-    newId: options.ids?.key ?? (() => randomId("key_", 16)),
-    events,
-  });
-  const workers = new LiveWorkerStore(options.db, {
-    now,
-    newId: options.ids?.worker ?? (() => randomId("wkr_", 24)),
-    events,
-  });
   const deliveryWindowMs = options.deliveryWindowMs ?? COMMAND_TTL_MS;
-  const commands = new LiveCommandStore(options.db, {
+  const bus = options.bus ?? new LocalBus();
+  const instanceId = options.instanceId ?? randomId("cp_", 12);
+  const storage = options.storage.open({
     now,
-    newId: options.ids?.command ?? (() => crypto.randomUUID()),
+    ids: {
+      key: options.ids?.key ?? (() => randomId("key_", 16)),
+      worker: options.ids?.worker ?? (() => randomId("wkr_", 24)),
+      command: options.ids?.command ?? (() => crypto.randomUUID()),
+    },
     timing: { deliveryWindowMs, resultGraceMs: options.resultGraceMs ?? 60_000 },
-    events,
   });
-  const quota = new StorageQuota(options.db, {
+  // Every repository reports its changes to the dashboard's live updates (live_stores.ts).
+  const events = new LiveEvents();
+  const keys = new LiveKeys(storage.keys, events);
+  const workers = new LiveWorkers(storage.workers, events);
+  const commands = new LiveCommands(storage.commands, events);
+  const quota = new StorageQuota(storage.samples, {
     limitBytes: options.workerQuotaBytes ?? DEFAULT_WORKER_QUOTA_BYTES,
+    now,
   });
-  const metrics = new LiveMetricStore(options.db, { now, quota, events });
+  const metrics = new MetricStore(storage.samples, { quota, events });
   const delivery = new CommandDelivery({
     commands,
     workers,
@@ -148,6 +165,8 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const sessions = new WorkerSessions({
     delivery,
     commands,
+    bus,
+    instanceId,
     logger: logger.child({ component: "ws" }),
     now,
     heartbeatIntervalSeconds,
@@ -156,6 +175,26 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
       ? {}
       : { frameRatePerSecond: options.frameRatePerSecond }),
   });
+  // What the other instances ring about: only this instance's sockets are touched; the
+  // database already holds the change.
+  bus.subscribe((event: ClusterEvent) => {
+    switch (event.kind) {
+      case "command_created":
+        void sessions.push(event.worker_id);
+        break;
+      case "session_opened":
+        sessions.replacedElsewhere(event.worker_id, event.session_id);
+        break;
+      case "key_revoked":
+        sessions.kickKey(event.key_id);
+        break;
+      case "worker_deleted":
+        metrics.forgetWorker(event.worker_id);
+        sessions.kick(event.worker_id, 1000, "worker deleted");
+        break;
+    }
+  });
+  // Rate limits are per instance: N instances behind a balancer allow up to N times the rate.
   const rate = options.rateLimitPerSecond ?? 20;
   const limiter = new RateLimiter({
     ratePerSecond: rate,
@@ -180,47 +219,71 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     quota,
     events,
-    fleet: new FleetQuery(options.db, { workers }),
-    series: new MetricSeries(options.db),
-    commandHistory: new CommandHistory(options.db, { commands }),
+    fleet: storage.fleet,
+    series: new MetricSeries(storage.samples),
+    bus,
+    ping: () => storage.ping(),
     adminSessions: new AdminSessions({ adminToken: options.adminToken, now }),
     commandDeliveryWindowMs: deliveryWindowMs,
   });
 
   const retentionMs = options.metricsRetentionMs ?? DEFAULT_METRICS_RETENTION_MS;
   let lastPrune = Number.NEGATIVE_INFINITY;
+  let leading = false;
 
-  async function sweep(): Promise<void> {
-    const timedOut = commands.sweepTimeouts();
+  async function sweepAsLeader(): Promise<boolean> {
+    const lead = await storage.leadership.tryLead();
+    if (lead !== leading) {
+      leading = lead;
+      logger.info(lead ? "this instance leads the sweeper" : "this instance no longer leads", {
+        instance_id: instanceId,
+      });
+    }
+    if (!lead) return false;
+    const timedOut = await commands.sweepTimeouts();
     if (timedOut.length > 0) logger.info("commands timed out", { count: timedOut.length });
-    const offline = workers.markStaleOffline(
+    const offline = await workers.markStaleOffline(
       now() - MISSED_HEARTBEATS_OFFLINE * heartbeatIntervalSeconds * 1000,
     );
     for (const workerId of offline) {
       logger.info("worker offline (missed heartbeats)", { worker_id: workerId });
     }
-    await sessions.redeliver(ackTimeoutMs);
     if (retentionMs > 0 && now() - lastPrune >= PRUNE_EVERY_MS) {
       lastPrune = now();
-      const pruned = metrics.prune(lastPrune - retentionMs);
+      const pruned = await metrics.prune(lastPrune - retentionMs);
       if (pruned > 0) logger.info("old metric samples deleted", { count: pruned });
+    }
+    return true;
+  }
+
+  async function sweep(): Promise<void> {
+    try {
+      await sweepAsLeader();
+    } finally {
+      // Every instance pushes to its own sockets, leader or not.
+      await sessions.redeliver(ackTimeoutMs);
     }
   }
 
   return {
     fetch,
     sweep,
+    sweepAsLeader,
     sessions,
     keys,
+    storage,
+    bus,
     events,
-    drain: (signal) => {
+    drain: async (signal) => {
       // Event streams never end by themselves: close them, or shutdown waits for them.
       events.close();
-      return sessions.closeAll({
+      await sessions.closeAll({
         reason: "server shutting down",
         retryAfterSeconds: 5,
         ...(signal ? { signal } : {}),
       });
+      // Another instance takes the sweeper over at once.
+      await storage.leadership.release().catch(() => {});
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { ADMIN_TOKEN_FILE } from "./admin_token.ts";
-import { DATABASE_FILE } from "./database.ts";
+import { DATABASE_FILE } from "./storage/sqlite/database.ts";
 
 /** Files of the data dir that must be owner-only. */
 export const DATA_DIR_FILES: readonly string[] = [

@@ -5,7 +5,7 @@
  */
 import { type HeartbeatRequest, MISSED_HEARTBEATS_OFFLINE, SnapshotSchema } from "./_deps.ts";
 import type { MetricStore } from "./metric_store.ts";
-import type { WorkerStore, WorkerView } from "./worker_store.ts";
+import type { WorkerView } from "./storage/records.ts";
 
 /** The stream heartbeat snapshots are stored in. */
 export const HEARTBEAT_STREAM = "heartbeat";
@@ -65,7 +65,6 @@ export function keepsHeartbeatHistory(
 
 /** Options of {@linkcode HeartbeatHistory}. */
 export interface HeartbeatHistoryStores {
-  workers: WorkerStore;
   metrics: MetricStore;
   now: () => number;
   /** Heartbeat interval handed to workers, in seconds. */
@@ -84,19 +83,19 @@ export class HeartbeatHistory {
   }
 
   /**
-   * Returns the heartbeat of `workerId` as it should be stored (a legacy agent's omitted
-   * numbers filled in), and keeps its metrics as a history sample when
+   * Returns the heartbeat of `worker` (as stored before it) as it should be stored (a legacy
+   * agent's omitted numbers filled in), and keeps its metrics as a history sample when
    * {@linkcode keepsHeartbeatHistory} says so.
    */
-  record(workerId: string, received: HeartbeatRequest): HeartbeatRequest {
-    const { workers, metrics, now } = this.#options;
-    const worker = workers.get(workerId);
-    if (worker === undefined || received.metrics === undefined) return received;
+  async record(worker: WorkerView, received: HeartbeatRequest): Promise<HeartbeatRequest> {
+    const { metrics, now } = this.#options;
+    if (received.metrics === undefined) return received;
+    const workerId = worker.worker_id;
     const body = worker.legacy
       ? { ...received, metrics: withOmittedZeros(received.metrics) }
       : received;
     if (keepsHeartbeatHistory(worker, { ...this.#options, now: now() })) {
-      metrics.appendToStream(workerId, HEARTBEAT_STREAM, now(), body.metrics!);
+      await metrics.appendToStream(workerId, HEARTBEAT_STREAM, now(), body.metrics!);
     }
     return body;
   }

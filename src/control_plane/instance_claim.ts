@@ -4,7 +4,7 @@
  */
 import { MISSED_HEARTBEATS_OFFLINE } from "./_deps.ts";
 import { HttpError } from "./http_error.ts";
-import type { WorkerHolder } from "./worker_store.ts";
+import type { WorkerHolder } from "./storage/records.ts";
 
 /** Options of {@linkcode assertMayClaim}. */
 export interface ClaimOptions {

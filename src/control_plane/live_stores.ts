@@ -1,33 +1,37 @@
 /**
- * The stores, each telling {@linkcode LiveEvents} what changed. These are the only hook
+ * The repositories, each telling {@linkcode LiveEvents} what changed. These are the only hook
  * points of the live updates: every write the dashboard shows goes through one of these
- * methods, whichever handler or loop makes it.
+ * methods, whichever handler or loop makes it, on whichever engine.
  *
- * | store | method | event |
+ * | repository | method | event |
  * |---|---|---|
  * | workers | `register` | `worker` |
  * | workers | `heartbeat` | `worker` when the status changed; activity always |
  * | workers | `markStaleOffline` | `worker` per worker marked offline |
  * | workers | `delete` | `worker` with status null |
- * | metrics | `insert`, `appendToStream` | activity |
- * | commands | `create`, `markDelivered`, `ack`, `complete`, `sweepTimeouts` | `command` |
+ * | samples | `insert`, `appendToStream` (see `metric_store.ts`) | activity |
+ * | commands | `create`, `claimDeliverable`, `ack`, `complete`, `sweepTimeouts` | `command` |
  * | keys | `create`, `revoke` | `key` |
+ *
+ * Events are per instance: a dashboard sees what its instance did.
  *
  * @module
  */
-import type { DatabaseSync } from "node:sqlite";
-import type { HeartbeatRequest, IncomingResult, IncomingSample, RegisterRequest } from "./_deps.ts";
-import {
-  type CommandStatus,
-  CommandStore,
-  type CommandTiming,
-  type CommandView,
-} from "./command_store.ts";
-import { type KeyRecord, KeyStore } from "./key_store.ts";
+import type { HeartbeatRequest, IncomingResult, RegisterRequest } from "./_deps.ts";
 import type { LiveEvents } from "./live_events.ts";
-import { MetricStore } from "./metric_store.ts";
-import type { StorageQuota } from "./storage_quota.ts";
-import { WorkerStore, type WorkerView } from "./worker_store.ts";
+import type {
+  CommandView,
+  KeyRecord,
+  KeyView,
+  WorkerHolder,
+  WorkerView,
+} from "./storage/records.ts";
+import type {
+  CommandListOptions,
+  CommandRepository,
+  KeyRepository,
+  WorkerRepository,
+} from "./storage/repositories.ts";
 
 /** More workers going offline in one sweep than this are reported as activity. */
 export const MAX_WORKER_EVENTS_AT_ONCE = 100;
@@ -42,28 +46,28 @@ function workerEvent(events: LiveEvents, view: WorkerView): void {
   });
 }
 
-/** {@linkcode WorkerStore} that reports registrations, status changes and heartbeats. */
-export class LiveWorkerStore extends WorkerStore {
+/** Workers that report registrations, status changes and heartbeats. */
+export class LiveWorkers implements WorkerRepository {
+  #inner: WorkerRepository;
   #events: LiveEvents;
 
-  /** Creates the store. */
-  constructor(
-    db: DatabaseSync,
-    options: { now: () => number; newId: () => string; events: LiveEvents },
-  ) {
-    super(db, options);
-    this.#events = options.events;
+  /** Wraps `inner`. */
+  constructor(inner: WorkerRepository, events: LiveEvents) {
+    this.#inner = inner;
+    this.#events = events;
   }
 
-  override register(keyId: string, request: RegisterRequest): WorkerView {
-    const view = super.register(keyId, request);
+  async register(keyId: string, request: RegisterRequest): Promise<WorkerView> {
+    const view = await this.#inner.register(keyId, request);
     workerEvent(this.#events, view);
     return view;
   }
 
-  override heartbeat(workerId: string, request: HeartbeatRequest): WorkerView | undefined {
-    const before = this.#events.subscriberCount > 0 ? super.get(workerId)?.status : undefined;
-    const view = super.heartbeat(workerId, request);
+  async heartbeat(workerId: string, request: HeartbeatRequest): Promise<WorkerView | undefined> {
+    const before = this.#events.subscriberCount > 0
+      ? (await this.#inner.get(workerId))?.status
+      : undefined;
+    const view = await this.#inner.heartbeat(workerId, request);
     if (view) {
       if (before !== undefined && before !== view.status) workerEvent(this.#events, view);
       this.#events.touch(workerId);
@@ -71,8 +75,35 @@ export class LiveWorkerStore extends WorkerStore {
     return view;
   }
 
-  override markStaleOffline(before: number): string[] {
-    const ids = super.markStaleOffline(before);
+  holderOf(keyId: string): Promise<WorkerHolder | undefined> {
+    return this.#inner.holderOf(keyId);
+  }
+
+  noteMetricsPost(workerId: string): Promise<void> {
+    return this.#inner.noteMetricsPost(workerId);
+  }
+
+  get(workerId: string): Promise<WorkerView | undefined> {
+    return this.#inner.get(workerId);
+  }
+
+  byKey(keyId: string): Promise<WorkerView | undefined> {
+    return this.#inner.byKey(keyId);
+  }
+
+  async delete(workerId: string): Promise<void> {
+    await this.#inner.delete(workerId);
+    this.#events.emit({
+      type: "worker",
+      worker_id: workerId,
+      status: null,
+      is_online: false,
+      last_heartbeat: null,
+    });
+  }
+
+  async markStaleOffline(before: number): Promise<string[]> {
+    const ids = await this.#inner.markStaleOffline(before);
     if (this.#events.subscriberCount === 0) return ids;
     if (ids.length > MAX_WORKER_EVENTS_AT_ONCE) {
       // A wave (the network between a site and the control plane went down): coalesced as
@@ -81,76 +112,26 @@ export class LiveWorkerStore extends WorkerStore {
       return ids;
     }
     for (const id of ids) {
-      const view = super.get(id);
+      const view = await this.#inner.get(id);
       if (view) workerEvent(this.#events, view);
     }
     return ids;
   }
-
-  override delete(workerId: string): boolean {
-    const deleted = super.delete(workerId);
-    if (deleted) {
-      this.#events.emit({
-        type: "worker",
-        worker_id: workerId,
-        status: null,
-        is_online: false,
-        last_heartbeat: null,
-      });
-    }
-    return deleted;
-  }
 }
 
-/** {@linkcode MetricStore} that reports new samples as activity. */
-export class LiveMetricStore extends MetricStore {
+/** Commands that report every status change. */
+export class LiveCommands implements CommandRepository {
+  #inner: CommandRepository;
   #events: LiveEvents;
 
-  /** Creates the store. */
-  constructor(
-    db: DatabaseSync,
-    options: { now: () => number; quota?: StorageQuota; events: LiveEvents },
-  ) {
-    super(db, options);
-    this.#events = options.events;
+  /** Wraps `inner`. */
+  constructor(inner: CommandRepository, events: LiveEvents) {
+    this.#inner = inner;
+    this.#events = events;
   }
 
-  override insert(
-    workerId: string,
-    samples: readonly IncomingSample[],
-  ): { accepted: number; duplicates: number } {
-    const counts = super.insert(workerId, samples);
-    if (counts.accepted > 0) this.#events.touch(workerId);
-    return counts;
-  }
-
-  override appendToStream(
-    workerId: string,
-    stream: string,
-    ts: number,
-    fields: Record<string, unknown>,
-  ): Record<string, unknown> {
-    const sample = super.appendToStream(workerId, stream, ts, fields);
-    this.#events.touch(workerId);
-    return sample;
-  }
-}
-
-/** {@linkcode CommandStore} that reports every status change. */
-export class LiveCommandStore extends CommandStore {
-  #events: LiveEvents;
-
-  /** Creates the store. */
-  constructor(
-    db: DatabaseSync,
-    options: { now: () => number; newId: () => string; timing: CommandTiming; events: LiveEvents },
-  ) {
-    super(db, options);
-    this.#events = options.events;
-  }
-
-  #report(view: CommandView | undefined, before?: CommandStatus): void {
-    if (!view || view.status === before) return;
+  #report(view: CommandView | undefined): void {
+    if (!view) return;
     this.#events.emit({
       type: "command",
       command_id: view.command_id,
@@ -160,62 +141,92 @@ export class LiveCommandStore extends CommandStore {
     });
   }
 
-  override create(input: Parameters<CommandStore["create"]>[0]): CommandView {
-    const view = super.create(input);
+  async create(input: Parameters<CommandRepository["create"]>[0]): Promise<CommandView> {
+    const view = await this.#inner.create(input);
     this.#report(view);
     return view;
   }
 
-  override markDelivered(id: string): void {
-    const before = this.#events.subscriberCount > 0 ? super.get(id)?.status : undefined;
-    super.markDelivered(id);
-    if (before !== undefined) this.#report(super.get(id), before);
+  get(id: string): Promise<CommandView | undefined> {
+    return this.#inner.get(id);
   }
 
-  override ack(workerId: string, id: string): boolean {
-    const changed = super.ack(workerId, id);
-    if (changed) this.#report(super.get(id));
+  async claimDeliverable(
+    workerId: string,
+    ackTimeoutMs: number,
+    limit: number,
+  ): Promise<CommandView[]> {
+    const claimed = await this.#inner.claimDeliverable(workerId, ackTimeoutMs, limit);
+    // The first delivery moves a command from pending to delivered; a re-send changes nothing.
+    for (const view of claimed) if (view.delivery_count === 1) this.#report(view);
+    return claimed;
+  }
+
+  workersWithDeliverable(ackTimeoutMs: number): Promise<string[]> {
+    return this.#inner.workersWithDeliverable(ackTimeoutMs);
+  }
+
+  async ack(workerId: string, id: string): Promise<boolean> {
+    const changed = await this.#inner.ack(workerId, id);
+    if (changed && this.#events.subscriberCount > 0) this.#report(await this.#inner.get(id));
     return changed;
   }
 
-  override complete(id: string, result: IncomingResult): "stored" | "already" {
-    const outcome = super.complete(id, result);
-    if (outcome === "stored") this.#report(super.get(id));
+  async complete(id: string, result: IncomingResult): Promise<"stored" | "already"> {
+    const outcome = await this.#inner.complete(id, result);
+    if (outcome === "stored" && this.#events.subscriberCount > 0) {
+      this.#report(await this.#inner.get(id));
+    }
     return outcome;
   }
 
-  override sweepTimeouts(): string[] {
-    const ids = super.sweepTimeouts();
-    for (const id of ids) this.#report(super.get(id));
+  list(options: CommandListOptions): Promise<CommandView[]> {
+    return this.#inner.list(options);
+  }
+
+  async sweepTimeouts(): Promise<string[]> {
+    const ids = await this.#inner.sweepTimeouts();
+    if (this.#events.subscriberCount > 0) {
+      for (const id of ids) this.#report(await this.#inner.get(id));
+    }
     return ids;
   }
 }
 
-/** {@linkcode KeyStore} that reports new and revoked keys. */
-export class LiveKeyStore extends KeyStore {
+/** Keys that report creations and revocations. */
+export class LiveKeys implements KeyRepository {
+  #inner: KeyRepository;
   #events: LiveEvents;
 
-  /** Creates the store. */
-  constructor(
-    db: DatabaseSync,
-    options: { now: () => number; newId: () => string; events: LiveEvents },
-  ) {
-    super(db, options);
-    this.#events = options.events;
+  /** Wraps `inner`. */
+  constructor(inner: KeyRepository, events: LiveEvents) {
+    this.#inner = inner;
+    this.#events = events;
   }
 
-  override async create(
+  async create(
     name: string,
     scopes: readonly string[] = ["worker"],
   ): Promise<{ record: KeyRecord; key: string }> {
-    const created = await super.create(name, scopes);
+    const created = await this.#inner.create(name, scopes);
     this.#events.emit({ type: "key", key_id: created.record.id, active: true });
     return created;
   }
 
-  override revoke(id: string): boolean {
-    const revoked = super.revoke(id);
-    if (revoked) this.#events.emit({ type: "key", key_id: id, active: false });
-    return revoked;
+  authenticate(rawKey: string): Promise<KeyRecord | undefined> {
+    return this.#inner.authenticate(rawKey);
+  }
+
+  get(id: string): Promise<KeyRecord | undefined> {
+    return this.#inner.get(id);
+  }
+
+  list(): Promise<KeyView[]> {
+    return this.#inner.list();
+  }
+
+  async revoke(id: string): Promise<void> {
+    await this.#inner.revoke(id);
+    this.#events.emit({ type: "key", key_id: id, active: false });
   }
 }

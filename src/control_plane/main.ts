@@ -3,7 +3,7 @@
  *
  * ```
  * deno task control-plane [--hostname H] [--port P] [--data-dir D] [--public-url U] …
- * deno task control-plane keys create --name N [--scopes worker] [--data-dir D]
+ * deno task control-plane keys create --name N [--scopes worker] [--data-dir D | --database-url U]
  * deno task control-plane keys signing-key --out F
  * ```
  *
@@ -22,21 +22,34 @@ import { resolveAdminToken } from "./admin_token.ts";
 import type { SigningMode } from "./command_signer.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import { secureDataDir, secureDataFiles, tighten } from "./data_dir.ts";
-import { DATABASE_FILE, openDatabase } from "./database.ts";
-import { KEY_SCOPES, KeyStore } from "./key_store.ts";
 import { randomId } from "./_random_id.ts";
+import { KEY_SCOPES } from "./storage/records.ts";
+import { connectPostgresStorage } from "./storage/postgres/pg_storage.ts";
+import type { StorageEngine } from "./storage/repositories.ts";
+import { DATABASE_FILE } from "./storage/sqlite/database.ts";
+import { openSqliteStorage } from "./storage/sqlite/sqlite_storage.ts";
+import type { ClusterBus } from "./cluster/cluster_bus.ts";
+import { LocalBus } from "./cluster/cluster_bus.ts";
+import { clusterOf, connectNatsBus } from "./cluster/nats_bus.ts";
+import { redactUrl } from "./storage/redact_url.ts";
+import type { Logger } from "../log/logger.ts";
 import { serveControlPlane } from "./server.ts";
 import { UsageError } from "../shared/usage_error.ts";
 
 const USAGE = `Usage:
   control-plane [flags]                    serve the control plane
-  control-plane keys create --name N [--scopes worker[,all]] [--data-dir D]
+  control-plane keys create --name N [--scopes worker[,all]] [--data-dir D | --database-url U]
   control-plane keys signing-key --out F   write an Ed25519 signing key, print its public key
 
 Flags:
   --hostname H              interface to bind (default 127.0.0.1)
   --port P                  port, 0 = any free one (default 8080)
   --data-dir D              holds control-plane.db and admin_token (default ./data)
+  --database-url U          keep state in PostgreSQL (postgres://user:pass@host:5432/db)
+                            instead of SQLite in --data-dir (else FTL_DATABASE_URL)
+  --database-pool N         most PostgreSQL connections per instance (default 10)
+  --nats-url U              connect to other instances over NATS (nats://host:4222)
+                            (else FTL_NATS_URL); needs --database-url
   --public-url U            base of websocket_url (default: the listening http URL)
   --admin-token T           admin API token (else FTL_ADMIN_TOKEN, else generated once);
                             a command line shows in ps, so prefer FTL_ADMIN_TOKEN
@@ -76,6 +89,9 @@ export async function main(args: string[]): Promise<number> {
         hostname: { type: "string" },
         port: { type: "string" },
         "data-dir": { type: "string" },
+        "database-url": { type: "string" },
+        "nats-url": { type: "string" },
+        "database-pool": { type: "string" },
         "public-url": { type: "string" },
         "admin-token": { type: "string" },
         "signing-key": { type: "string" },
@@ -199,7 +215,21 @@ async function serve(values: Values, dataDir: string): Promise<number> {
     });
   }
   const warn = (message: string, fields: Record<string, unknown>) => logger.warn(message, fields);
+  const databaseUrl = databaseUrlOf(values);
+  const natsUrl = natsUrlOf(values);
+  if (natsUrl !== undefined && databaseUrl === undefined) {
+    throw new UsageError(
+      "--nats-url needs --database-url: instances share state through PostgreSQL, " +
+        "NATS only rings between them",
+    );
+  }
   await secureDataDir(dataDir, warn);
+  const instanceId = randomId("cp_", 12);
+  const bus = natsUrl === undefined ? new LocalBus() : await connectBus(natsUrl, {
+    instanceId,
+    logger: logger.child({ component: "nats" }),
+    databaseUrl: databaseUrl!,
+  });
   const admin = await resolveAdminToken(dataDir, {
     flag: values["admin-token"] as string | undefined,
     env: Deno.env.get("FTL_ADMIN_TOKEN"),
@@ -225,6 +255,10 @@ async function serve(values: Values, dataDir: string): Promise<number> {
   });
   const running = await serveControlPlane({
     dataDir,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...defined({ databasePoolSize: integer(values, "database-pool", 1) }),
+    bus,
+    instanceId,
     logger,
     signing,
     adminToken: admin.token,
@@ -256,6 +290,7 @@ async function serve(values: Values, dataDir: string): Promise<number> {
   const signal = await stop.promise;
   logger.info("shutting down", { signal });
   await running.shutdown();
+  await bus.close().catch(() => {});
   for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
   logger.info("stopped");
   return 0;
@@ -274,12 +309,26 @@ async function keysCreate(values: Values, dataDir: string): Promise<number> {
   }
   const warn = (message: string, fields: Record<string, unknown>) =>
     console.error(`control-plane: ${message}: ${JSON.stringify(fields)}`);
-  await secureDataDir(dataDir, warn);
-  await secureDataFiles(dataDir, warn); // SQLite gives -wal and -shm the database's mode
-  const db = openDatabase(join(dataDir, DATABASE_FILE));
-  await secureDataFiles(dataDir, warn);
+  const databaseUrl = databaseUrlOf(values);
+  let db: StorageEngine;
+  if (databaseUrl !== undefined) {
+    db = await connectPostgresStorage(databaseUrl);
+  } else {
+    await secureDataDir(dataDir, warn);
+    await secureDataFiles(dataDir, warn); // SQLite gives -wal and -shm the database's mode
+    db = openSqliteStorage(join(dataDir, DATABASE_FILE));
+    await secureDataFiles(dataDir, warn);
+  }
   try {
-    const keys = new KeyStore(db, { now: Date.now, newId: () => randomId("key_", 16) });
+    const keys = db.open({
+      now: Date.now,
+      ids: {
+        key: () => randomId("key_", 16),
+        worker: () => randomId("wkr_", 24),
+        command: () => crypto.randomUUID(),
+      },
+      timing: { deliveryWindowMs: 0, resultGraceMs: 0 },
+    }).keys;
     const { record, key } = await keys.create(name, scopes);
     console.error(
       `created key ${record.id} "${record.name}" (prefix ${record.prefix}, scopes ${
@@ -289,8 +338,48 @@ async function keysCreate(values: Values, dataDir: string): Promise<number> {
     console.log(key);
     return 0;
   } finally {
-    db.close();
+    await db.close();
   }
+}
+
+/** `--database-url`, else `FTL_DATABASE_URL`; checked to be a PostgreSQL URL. */
+function databaseUrlOf(values: Values): string | undefined {
+  const raw = (values["database-url"] as string | undefined) ?? Deno.env.get("FTL_DATABASE_URL");
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (!/^postgres(ql)?:\/\/[^/]/.test(raw)) {
+    throw new UsageError(
+      `--database-url must be postgres://user:password@host:port/db, got ${redactUrl(raw)}`,
+    );
+  }
+  return raw;
+}
+
+/** `--nats-url`, else `FTL_NATS_URL`; checked to be a NATS URL. */
+function natsUrlOf(values: Values): string | undefined {
+  const raw = (values["nats-url"] as string | undefined) ?? Deno.env.get("FTL_NATS_URL");
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (!/^(nats|tls):\/\/[^/]/.test(raw)) {
+    throw new UsageError(`--nats-url must be nats://host:port, got ${redactUrl(raw)}`);
+  }
+  return raw;
+}
+
+/**
+ * The NATS bus to the other instances: its subject is named after the database (instances
+ * that share a database share a subject; two fleets on one NATS server never hear each
+ * other). Waits at most a few seconds for NATS: past that the instance starts anyway, not
+ * ready (`/readyz`), and commands reach agents by heartbeat polling until NATS answers.
+ */
+function connectBus(
+  url: string,
+  options: { instanceId: string; logger: Logger; databaseUrl: string },
+): Promise<ClusterBus> {
+  return connectNatsBus({
+    url,
+    instanceId: options.instanceId,
+    logger: options.logger,
+    cluster: clusterOf(options.databaseUrl),
+  });
 }
 
 async function signingKey(values: Values): Promise<number> {

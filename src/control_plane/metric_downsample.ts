@@ -1,8 +1,8 @@
 /**
  * A worker's history for charts: the stored samples of a time range, grouped in at most
  * {@linkcode MAX_SERIES_POINTS} buckets with the minimum, mean and maximum of each, so a
- * chart of 7 days has as many points as one of 15 minutes. The SQL lives here; the signature
- * is async so another database can stand behind it.
+ * chart of 7 days has as many points as one of 15 minutes. The samples come from the engine's
+ * `SampleRepository.scan`, in batches.
  *
  * Each sample is parsed once, in one pass (measured faster than letting SQLite extract the
  * fields: `bench/dashboard_bench.ts`), and the pass yields to the event loop every few
@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SampleRepository } from "./storage/repositories.ts";
 import {
   type Band,
   type GpuSeries,
@@ -140,11 +140,11 @@ function medianStep(sorted: readonly number[]): number {
 
 /** Bucketed history queries over the control plane database. */
 export class MetricSeries {
-  #db: DatabaseSync;
+  #samples: SampleRepository;
 
   /** Creates the query helper. */
-  constructor(db: DatabaseSync) {
-    this.#db = db;
+  constructor(samples: SampleRepository) {
+    this.#samples = samples;
   }
 
   /** The history of `workerId` between `since` and `until`, in buckets. */
@@ -171,56 +171,55 @@ export class MetricSeries {
       { name: string | null; util: Accumulator; mem: Accumulator; total: Accumulator }
     >();
 
-    const rows = this.#db.prepare(
-      `SELECT ts, sample FROM metric_samples WHERE worker_id = ? AND ts >= ? AND ts < ?`,
-    ).iterate(workerId, since, until) as IterableIterator<{ ts: number; sample: string }>;
     let seen = 0;
-    for (const row of rows) {
-      if (++seen % YIELD_EVERY === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        options.signal?.throwIfAborted();
-      }
-      const b = Math.floor((Number(row.ts) - since) / bucketMs);
-      if (b < 0 || b >= buckets) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(row.sample);
-      } catch {
-        continue; // a damaged row is skipped, as the sample list shows it as {}
-      }
-      const s = obj(parsed);
-      if (!s) continue;
-      count[b]!++;
-      const values = scalars(s);
-      for (const name of SERIES_NAMES) scalarAcc[name].add(b, values[name]);
-      if (Array.isArray(s.cpu_per_core)) {
-        const perCore = s.cpu_per_core;
-        for (let c = 0; c < perCore.length && c < MAX_CORES; c++) {
-          (cores[c] ??= new Accumulator(buckets)).add(b, num(perCore[c]));
+    for await (const batch of this.#samples.scan(workerId, since, until)) {
+      for (const row of batch) {
+        if (++seen % YIELD_EVERY === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          options.signal?.throwIfAborted();
         }
-      }
-      if (Array.isArray(s.gpus)) {
-        s.gpus.forEach((entry: unknown, position: number) => {
-          const g = obj(entry);
-          if (!g) return;
-          const index = num(g.index) ?? position;
-          if (!Number.isInteger(index) || index < 0) return;
-          let gpu = gpus.get(index);
-          if (!gpu) {
-            if (gpus.size >= MAX_GPUS) return;
-            gpu = {
-              name: null,
-              util: new Accumulator(buckets),
-              mem: new Accumulator(buckets),
-              total: new Accumulator(buckets),
-            };
-            gpus.set(index, gpu);
+        const b = Math.floor((Number(row.ts) - since) / bucketMs);
+        if (b < 0 || b >= buckets) continue;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(row.sample);
+        } catch {
+          continue; // a damaged row is skipped, as the sample list shows it as {}
+        }
+        const s = obj(parsed);
+        if (!s) continue;
+        count[b]!++;
+        const values = scalars(s);
+        for (const name of SERIES_NAMES) scalarAcc[name].add(b, values[name]);
+        if (Array.isArray(s.cpu_per_core)) {
+          const perCore = s.cpu_per_core;
+          for (let c = 0; c < perCore.length && c < MAX_CORES; c++) {
+            (cores[c] ??= new Accumulator(buckets)).add(b, num(perCore[c]));
           }
-          if (typeof g.name === "string") gpu.name = g.name;
-          gpu.util.add(b, num(g.util_percent));
-          gpu.mem.add(b, num(g.memory_used_mb));
-          gpu.total.add(b, num(g.memory_total_mb));
-        });
+        }
+        if (Array.isArray(s.gpus)) {
+          s.gpus.forEach((entry: unknown, position: number) => {
+            const g = obj(entry);
+            if (!g) return;
+            const index = num(g.index) ?? position;
+            if (!Number.isInteger(index) || index < 0) return;
+            let gpu = gpus.get(index);
+            if (!gpu) {
+              if (gpus.size >= MAX_GPUS) return;
+              gpu = {
+                name: null,
+                util: new Accumulator(buckets),
+                mem: new Accumulator(buckets),
+                total: new Accumulator(buckets),
+              };
+              gpus.set(index, gpu);
+            }
+            if (typeof g.name === "string") gpu.name = g.name;
+            gpu.util.add(b, num(g.util_percent));
+            gpu.mem.add(b, num(g.memory_used_mb));
+            gpu.total.add(b, num(g.memory_total_mb));
+          });
+        }
       }
     }
 

@@ -14,17 +14,29 @@ import {
 } from "./connection_limits.ts";
 import { secureDataDir, secureDataFiles } from "./data_dir.ts";
 import { isLoopbackUrl, WS_PING_INTERVAL_MS } from "./_deps.ts";
-import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { HttpError } from "./http_error.ts";
+import { connectPostgresStorage } from "./storage/postgres/pg_storage.ts";
+import type { StorageEngine } from "./storage/repositories.ts";
+import { DATABASE_FILE } from "./storage/sqlite/database.ts";
+import { openSqliteStorage } from "./storage/sqlite/sqlite_storage.ts";
+import { redactUrl } from "./storage/redact_url.ts";
 
 /** Options of {@linkcode serveControlPlane}. */
-export interface ServeOptions extends Omit<ControlPlaneOptions, "db" | "publicUrl" | "logger"> {
+export interface ServeOptions
+  extends Omit<ControlPlaneOptions, "storage" | "publicUrl" | "logger"> {
   /** Interface to bind. @default {"127.0.0.1"} */
   hostname?: string;
   /** Port to bind; 0 picks a free one. @default {8080} */
   port?: number;
-  /** Holds `control-plane.db`; created 0700 when missing, tightened to 0700 when looser. */
+  /**
+   * Holds `control-plane.db` (unless `databaseUrl` is given) and the admin token; created
+   * 0700 when missing, tightened to 0700 when looser.
+   */
   dataDir: string;
+  /** `postgres://…`: keep state in PostgreSQL instead of SQLite in `dataDir`. */
+  databaseUrl?: string;
+  /** Most PostgreSQL connections. @default {10} */
+  databasePoolSize?: number;
   /**
    * Connection timeouts and caps; what is not given is derived from the open-file limit
    * (see `defaultConnectionLimits`).
@@ -60,11 +72,22 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
   // Key hashes and signing keys live here (also in SQLite's WAL): owner-only.
   await secureDataDir(options.dataDir, warn);
   const dbPath = join(options.dataDir, DATABASE_FILE);
-  // Before opening too: SQLite creates -wal and -shm with the database file's mode.
-  await secureDataFiles(options.dataDir, warn);
-  const db = openDatabase(dbPath);
-  await secureDataFiles(options.dataDir, warn);
-  const limits = connectionLimitsFor(options, dbPath);
+  let db: StorageEngine;
+  if (options.databaseUrl) {
+    db = await connectPostgresStorage(options.databaseUrl, {
+      logger: options.logger.child({ component: "postgres" }),
+      ...(options.databasePoolSize === undefined ? {} : { poolSize: options.databasePoolSize }),
+    });
+    options.logger.info("storage: postgresql", { url: redactUrl(options.databaseUrl) });
+  } else {
+    // Before opening too: SQLite creates -wal and -shm with the database file's mode.
+    await secureDataFiles(options.dataDir, warn);
+    db = openSqliteStorage(dbPath);
+    await secureDataFiles(options.dataDir, warn);
+  }
+  // The fd-limit probe opens a file that exists: on PostgreSQL there is no database file, and a
+  // probe of a missing file falls back to the 1024 guess (298 connections).
+  const limits = connectionLimitsFor(options, options.databaseUrl ? options.dataDir : dbPath);
   const hostname = options.hostname ?? "127.0.0.1";
   // Set once bound: websocket_url depends on the port, which is known only then.
   const ready: { plane?: ReturnType<typeof createControlPlane>; guard?: ConnectionGuard } = {};
@@ -86,7 +109,7 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
       return plane.fetch(request, { remoteAddr: peer });
     });
   } catch (error) {
-    db.close();
+    await db.close();
     throw new Error(`cannot start the HTTP server: ${(error as Error)?.message ?? error}`, {
       cause: error,
     });
@@ -101,7 +124,7 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
     });
   } catch (error) {
     await server.shutdown();
-    db.close();
+    await db.close();
     // "Address already in use" alone does not say which address.
     const where = `${hostname}:${options.port ?? 8080}`;
     throw new Error(`cannot listen on ${where}: ${(error as Error)?.message ?? error}`, {
@@ -127,7 +150,12 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
       { public_url: publicUrl },
     );
   }
-  const active = createControlPlane({ ...options, db, publicUrl, logger: options.logger });
+  const active = createControlPlane({
+    ...options,
+    storage: db,
+    publicUrl,
+    logger: options.logger,
+  });
   ready.plane = active;
   let sweeping = false;
   const sweepTimer = setInterval(async () => {
@@ -159,7 +187,7 @@ export async function serveControlPlane(options: ServeOptions): Promise<RunningC
       await guard.close();
       // Wait for a sweep that is still running before closing the database under it.
       while (sweeping) await new Promise((resolve) => setTimeout(resolve, 10));
-      db.close();
+      await db.close();
     })();
     return stopping;
   }

@@ -3,7 +3,7 @@
  * array caps and the retention window, it bounds what one key can put on disk: a worker over
  * its quota gets 429 on the metrics endpoint until retention frees space, never a full disk.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SampleRepository } from "./storage/repositories.ts";
 
 /** Default quota per worker: 256 MiB of stored samples. */
 export const DEFAULT_WORKER_QUOTA_BYTES = 256 * 1024 * 1024;
@@ -17,6 +17,9 @@ export const DEFAULT_WORKER_QUOTA_BYTES = 256 * 1024 * 1024;
  */
 export const SAMPLE_ROW_OVERHEAD_BYTES = 512;
 
+/** A worker's count is read from the database again after this long (other instances). */
+export const RECOUNT_EVERY_MS = 10 * 60_000;
+
 /** Usage of one worker over its quota (see {@linkcode StorageQuota.exceeded}). */
 export interface QuotaUsage {
   usedBytes: number;
@@ -26,17 +29,24 @@ export interface QuotaUsage {
 /**
  * Counts each worker's stored sample bytes (JSON text plus {@linkcode SAMPLE_ROW_OVERHEAD_BYTES}
  * per row). A worker's count is loaded from the database the first time it is needed and kept
- * up to date by the metric store afterwards.
+ * up to date by the metric store afterwards. The count is per instance: with several
+ * instances over one database, each adds what it stores, and the count is read again from the
+ * database every {@linkcode RECOUNT_EVERY_MS}, so what the others stored is seen within that.
  */
 export class StorageQuota {
-  #db: DatabaseSync;
+  #samples: SampleRepository;
   #limit: number;
-  #used = new Map<string, number>();
+  #now: () => number;
+  #used = new Map<string, { bytes: number; loadedAt: number }>();
 
   /** Creates the counter; `limitBytes` 0 or less turns the quota off. */
-  constructor(db: DatabaseSync, options: { limitBytes?: number } = {}) {
-    this.#db = db;
+  constructor(
+    samples: SampleRepository,
+    options: { limitBytes?: number; now?: () => number } = {},
+  ) {
+    this.#samples = samples;
     this.#limit = options.limitBytes ?? DEFAULT_WORKER_QUOTA_BYTES;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The quota per worker in bytes (0: none). */
@@ -45,23 +55,19 @@ export class StorageQuota {
   }
 
   /** Usage when `workerId` is at or over its quota, else undefined. */
-  exceeded(workerId: string): QuotaUsage | undefined {
+  async exceeded(workerId: string): Promise<QuotaUsage | undefined> {
     if (this.#limit <= 0) return undefined;
-    const used = this.used(workerId);
+    const used = await this.used(workerId);
     return used >= this.#limit ? { usedBytes: used, limitBytes: this.#limit } : undefined;
   }
 
   /** Stored bytes of `workerId`. */
-  used(workerId: string): number {
-    let used = this.#used.get(workerId);
-    if (used === undefined) {
-      const row = this.#db.prepare(
-        `SELECT COALESCE(SUM(length(CAST(sample AS BLOB))), 0) AS bytes, COUNT(*) AS n
-         FROM metric_samples WHERE worker_id = ?`,
-      ).get(workerId) as { bytes: number; n: number };
-      used = Number(row.bytes) + Number(row.n) * SAMPLE_ROW_OVERHEAD_BYTES;
-      this.#used.set(workerId, used);
-    }
+  async used(workerId: string): Promise<number> {
+    const known = this.#used.get(workerId);
+    if (known !== undefined && this.#now() - known.loadedAt < RECOUNT_EVERY_MS) return known.bytes;
+    const { bytes, rows } = await this.#samples.usage(workerId);
+    const used = bytes + rows * SAMPLE_ROW_OVERHEAD_BYTES;
+    this.#used.set(workerId, { bytes: used, loadedAt: this.#now() });
     return used;
   }
 
@@ -69,7 +75,7 @@ export class StorageQuota {
   add(workerId: string, bytes: number, rows: number): void {
     const used = this.#used.get(workerId);
     if (used === undefined) return; // loaded from the database when next needed
-    this.#used.set(workerId, Math.max(0, used + bytes + rows * SAMPLE_ROW_OVERHEAD_BYTES));
+    used.bytes = Math.max(0, used.bytes + bytes + rows * SAMPLE_ROW_OVERHEAD_BYTES);
   }
 
   /** Forgets the count of `workerId` (its samples were deleted). */

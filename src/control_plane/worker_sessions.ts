@@ -11,7 +11,8 @@ import {
 } from "./_deps.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CommandDelivery } from "./command_delivery.ts";
-import type { CommandStore } from "./command_store.ts";
+import type { ClusterBus } from "./cluster/cluster_bus.ts";
+import type { CommandRepository } from "./storage/repositories.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 
 /** Commands pushed per batch when a session opens or a tick finds work. */
@@ -26,8 +27,12 @@ const MAX_ACK_CREDITS = 4 * PUSH_BATCH;
 /** Options of {@linkcode WorkerSessions}. */
 export interface WorkerSessionsOptions {
   delivery: CommandDelivery;
-  commands: CommandStore;
+  commands: CommandRepository;
   logger: Logger;
+  /** Told when a session opens here, so another instance closes its older one (4008). */
+  bus?: ClusterBus;
+  /** Names this instance in session ids. @default {a random id} */
+  instanceId?: string;
   now: () => number;
   /** Sent in `welcome`. */
   heartbeatIntervalSeconds: number;
@@ -49,6 +54,8 @@ interface Session {
   pushing: Promise<void>;
   /** Set when the session was kicked before it opened; it is closed on open. */
   kicked?: { code: number; reason: string };
+  /** When the socket opened (Unix ms), to tell the newer of two sessions across instances. */
+  openedAt?: number;
 }
 
 /** Live WebSocket sessions, at most one per worker. */
@@ -58,6 +65,7 @@ export class WorkerSessions {
   /** Accepted upgrades whose socket has not opened yet. */
   #opening = new Set<Session>();
   #nextId = 1;
+  #instanceId: string;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #frames: RateLimiter;
   #closing = false;
@@ -65,6 +73,7 @@ export class WorkerSessions {
   /** Creates the session registry; no timer runs until a session opens. */
   constructor(options: WorkerSessionsOptions) {
     this.#options = options;
+    this.#instanceId = options.instanceId ?? crypto.randomUUID();
     this.#frames = new RateLimiter({
       ratePerSecond: options.frameRatePerSecond ?? 50,
       burst: (options.frameRatePerSecond ?? 50) * 2,
@@ -129,15 +138,15 @@ export class WorkerSessions {
         server_time: this.#options.now(),
       });
       log.info("session open");
+      session.openedAt = this.#options.now();
+      this.#announce(session);
       void this.push(auth.workerId);
     };
     socket.onmessage = (event) => {
       // An exception here would be uncaught and end the process: log it, keep the session.
-      try {
-        this.#onMessage(session, event, log);
-      } catch (error) {
+      this.#onMessage(session, event, log).catch((error) => {
         log.error("frame handling failed", { error: String(error) });
-      }
+      });
     };
     socket.onclose = (event) => {
       // Deno reports an abnormal close (no close frame) as code 0.
@@ -177,7 +186,8 @@ export class WorkerSessions {
 
   /** Pushes to every connected worker that has due commands (new or not acked in time). */
   async redeliver(ackTimeoutMs: number): Promise<void> {
-    const due = this.#options.commands.workersWithDeliverable(ackTimeoutMs);
+    if (this.#sessions.size === 0) return;
+    const due = await this.#options.commands.workersWithDeliverable(ackTimeoutMs);
     await Promise.all(due.filter((id) => this.#sessions.has(id)).map((id) => this.push(id)));
   }
 
@@ -190,6 +200,40 @@ export class WorkerSessions {
     if (!session) return;
     this.#forget(session);
     closeQuietly(session.socket, code, reason);
+  }
+
+  /**
+   * Another instance opened a session of `workerId` (`session_opened` on the bus). The older of
+   * the two is closed with 4008 (replaced), as a local reconnect would: a session here that
+   * opened before it is closed; one that opened after it (the event came late) stays, and is
+   * announced again so that the other instance closes its older one. Session ids are
+   * `<instance>:<n>:<opened at ms>`; an id without a time counts as newer.
+   */
+  replacedElsewhere(workerId: string, sessionId: string): void {
+    if (sessionId.startsWith(`${this.#instanceId}:`)) return; // our own
+    const session = this.#sessions.get(workerId);
+    if (!session) return;
+    const theirs = Number(sessionId.split(":").at(-1));
+    const ours = session.openedAt ?? 0;
+    if (Number.isFinite(theirs) && theirs > 1e12 && ours > theirs) {
+      this.#announce(session);
+      return;
+    }
+    this.#options.logger.info("session replaced on another instance", {
+      worker_id: workerId,
+      session: session.id,
+      by: sessionId,
+    });
+    this.#forget(session);
+    closeQuietly(session.socket, CloseCode.replaced, "replaced by a newer session");
+  }
+
+  #announce(session: Session): void {
+    this.#options.bus?.publish({
+      kind: "session_opened",
+      worker_id: session.workerId,
+      session_id: `${this.#instanceId}:${session.id}:${session.openedAt ?? 0}`,
+    });
   }
 
   /** Closes the sessions bound to `keyId` (the key was revoked). */
@@ -235,7 +279,7 @@ export class WorkerSessions {
     this.#stopPingTimer();
   }
 
-  #onMessage(session: Session, event: MessageEvent, log: Logger): void {
+  async #onMessage(session: Session, event: MessageEvent, log: Logger): Promise<void> {
     const data = event.data;
     const size = typeof data === "string"
       ? new TextEncoder().encode(data).byteLength
@@ -260,7 +304,7 @@ export class WorkerSessions {
     }
     const value = frame.value;
     if (value.type === "ack") {
-      const acked = this.#options.commands.ack(session.workerId, value.command_id);
+      const acked = await this.#options.commands.ack(session.workerId, value.command_id);
       log.debug("ack", { command_id: value.command_id, changed: acked });
     } else if (value.type === "ping") {
       this.#send(session, { type: "pong", ts: value.ts });

@@ -49,11 +49,13 @@ export function generateApiKey(): string {
  * Finds anything shaped like a secret in `text` and replaces it: worker keys (keeping their
  * first 8 characters so a reader can still tell keys apart), bearer tokens, and the value
  * after `api_key:`/`token=`-style labels when that value is key-shaped (at least 16
- * characters of a token alphabet, with a digit). Ordinary words are never touched:
+ * characters of a token alphabet, with a digit), and the password of a URL
+ * (`postgres://user:[redacted]@host`). Ordinary words are never touched:
  * "api_key: not remotely updatable" stays as it is.
  */
 export function redactSecrets(text: string): string {
   return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"']*):[^@/\s"']+@/gi, "$1:[redacted]@")
     .replace(/wak_[0-9A-Za-z]{4,}/g, (m) => `${m.slice(0, 8)}…[redacted]`)
     .replace(/(Bearer\s+)[^\s"',;]+/gi, "$1[redacted]")
     .replace(

@@ -98,10 +98,22 @@ export interface LightFleetOptions {
   metricsIntervalMs?: number;
   /** Hold a WebSocket each. @default {true} */
   websocket?: boolean;
+  /**
+   * Where the WebSocket goes: the registration answer's `websocket_url` (behind a balancer,
+   * the balancer), or the agent's own base URL (to pin a session to one instance).
+   * @default {"answer"}
+   */
+  socketUrlFrom?: "answer" | "baseUrl";
   /** Key names and hostnames start with this. @default {"light"} */
   prefix?: string;
   /** Keys created and agents registered in parallel. @default {16} */
   concurrency?: number;
+  /**
+   * HTTP clients (connection pools) the agents share round robin; 0 = the global fetch's
+   * one pool. Behind a balancer, which balances connections, not requests, several pools
+   * spread the requests as a real fleet's own connections would. @default {0}
+   */
+  httpClients?: number;
   /** Per-request timeout. @default {30000} */
   requestTimeoutMs?: number;
   /**
@@ -290,6 +302,10 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
   const capMs = options.reconnectCapMs ?? 30_000;
   const agents: LightAgent[] = [];
+  const clients = Array.from(
+    { length: Math.max(0, Math.floor(options.httpClients ?? 0)) },
+    () => Deno.createHttpClient({}),
+  );
   const inflight = new Set<Promise<unknown>>();
   let stopped = false;
   const fleetAbort = new AbortController();
@@ -320,7 +336,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
   async function call(
     kind: RequestKind,
     url: string,
-    init: RequestInit & { key?: string },
+    init: RequestInit & { key?: string; client?: Deno.HttpClient | undefined },
     signal: AbortSignal,
     retries = 20,
   ): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
@@ -332,11 +348,13 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       const started = performance.now();
       let response: Response;
       try {
+        const { key: _key, client, ...rest } = init;
         response = await fetch(url, {
-          ...init,
+          ...rest,
           headers,
           signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-        });
+          ...(client ? { client } : {}),
+        } as RequestInit);
       } catch (error) {
         if (signal.aborted) return undefined;
         const name = (error as Error).name;
@@ -369,10 +387,19 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
   async function createKey(index: number): Promise<{ key: string; id: string }> {
     for (let attempt = 0;; attempt++) {
       const started = performance.now();
-      const response = await options.admin("/api/admin/keys", {
-        method: "POST",
-        body: JSON.stringify({ name: `${prefix}-key-${index}` }),
-      });
+      let response: Response;
+      try {
+        response = await options.admin("/api/admin/keys", {
+          method: "POST",
+          body: JSON.stringify({ name: `${prefix}-key-${index}` }),
+        });
+      } catch (error) {
+        // A reset or refused connection under load: retried like a 503, a few times.
+        stats.request("key", performance.now() - started, "network");
+        if (attempt >= 5) throw error;
+        await new Promise((r) => setTimeout(r, 500 + rand() * 1000));
+        continue;
+      }
       const body = await response.json().catch(() => ({}));
       stats.request("key", performance.now() - started, response.status);
       if (response.status === 201 && typeof body.key === "string") {
@@ -406,6 +433,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
     const commands = new Map<string, ReceivedCommand>();
     const pendingSamples: ReturnType<typeof simulatedSample>[] = [];
     const wsBackoff = new Backoff({ capMs, random: rand });
+    const client = clients.length > 0 ? clients[index % clients.length] : undefined;
 
     const refuse = (status: number) => {
       refused = status;
@@ -440,7 +468,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       }
       if (answer.status !== 200 || typeof answer.body.worker_id !== "string") return false;
       workerId = answer.body.worker_id;
-      wsUrl = typeof answer.body.websocket_url === "string"
+      wsUrl = typeof answer.body.websocket_url === "string" && options.socketUrlFrom !== "baseUrl"
         ? answer.body.websocket_url
         : `${baseUrl.replace(/^http/, "ws")}${Paths.websocket}`;
       return true;
@@ -492,6 +520,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       const answer = await call("result", `${baseUrl}${Paths.result(received.id)}`, {
         method: "POST",
         key,
+        client,
         body: JSON.stringify({
           ...result,
           started_at: received.receivedAt,
@@ -526,6 +555,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       const answer = await call("heartbeat", `${baseUrl}${Paths.heartbeat(workerId)}`, {
         method: "POST",
         key,
+        client,
         body: JSON.stringify({ status: "online", current_load: 0, metrics: snapshotOf(latest) }),
       }, signal);
       if (!answer) return;
@@ -736,6 +766,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
     stopped = true;
     fleetAbort.abort();
     while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    for (const client of clients) client.close();
   }
 
   await add(options.count ?? 0);

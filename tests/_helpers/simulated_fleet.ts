@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { DATABASE_FILE, openDatabase } from "../../src/control_plane/database.ts";
+import { DATABASE_FILE, openDatabase } from "../../src/control_plane/storage/sqlite/database.ts";
 import { Paths, type Sample, snapshotOf } from "../../src/protocol/mod.ts";
 
 /** A registered simulated worker. */

@@ -115,8 +115,10 @@ export function layeringProblems(
       );
     }
     const base = to.split("/").at(-1)!;
-    if (base.startsWith("_") && dirname(from) !== dirname(to)) {
-      problems.push(`${from} imports ${to}: a _private module is for its own folder only`);
+    if (base.startsWith("_") && !dirname(from).startsWith(dirname(to))) {
+      problems.push(
+        `${from} imports ${to}: a _private module is for its own folder (and its subfolders) only`,
+      );
     }
   }
   return problems;
@@ -286,6 +288,11 @@ Deno.test("layeringProblems() names the file and the rule an import breaks", asy
     [
       "another folder's private module",
       { from: "agent/a.ts", to: "state/_b.ts" },
+      /_private module/,
+    ],
+    [
+      "a subfolder's private module, from the folder above",
+      { from: "control_plane/a.ts", to: "control_plane/storage/_b.ts" },
       /_private module/,
     ],
     [

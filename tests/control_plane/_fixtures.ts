@@ -7,7 +7,8 @@ import {
   type ControlPlaneOptions,
   createControlPlane,
 } from "../../src/control_plane/control_plane.ts";
-import { openDatabase } from "../../src/control_plane/database.ts";
+import type { StorageEngine } from "../../src/control_plane/storage/repositories.ts";
+import { openSqliteStorage } from "../../src/control_plane/storage/sqlite/sqlite_storage.ts";
 
 /** A valid register body. */
 export function registerBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -82,14 +83,15 @@ export interface TestPlane extends Disposable {
   registerWorker(): Promise<{ key: string; keyId: string; workerId: string }>;
 }
 
-/** Starts an in-process control plane. */
+/** Starts an in-process control plane (on an in-memory SQLite database by default). */
 export function testPlane(options: Partial<ControlPlaneOptions> = {}): TestPlane {
   const clock = new ManualClock();
-  const db = openDatabase(":memory:");
+  const engine = openSqliteStorage(":memory:");
+  const db = engine.db;
   const logs: string[] = [];
   const adminToken = "adm_test_token_0123456789";
   const cp = createControlPlane({
-    db,
+    storage: engine as StorageEngine,
     adminToken,
     publicUrl: "http://127.0.0.1:9",
     now: clock.now,
@@ -143,7 +145,7 @@ export function testPlane(options: Partial<ControlPlaneOptions> = {}): TestPlane
       return { key, keyId: id, workerId: body.worker_id };
     },
     [Symbol.dispose]() {
-      db.close();
+      if (db.isOpen) db.close();
     },
   };
   return plane;

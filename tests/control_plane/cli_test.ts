@@ -2,6 +2,7 @@
 import { deepStrictEqual as assertEquals, match, ok as assert } from "node:assert/strict";
 import { Paths } from "../../src/protocol/mod.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
+import { freshDatabase } from "../_helpers/test_services.ts";
 import { registerBody } from "./_fixtures.ts";
 
 const MAIN = new URL("../../src/control_plane/main.ts", import.meta.url).pathname;
@@ -110,4 +111,58 @@ Deno.test("usage errors print one line and exit 2", async (t) => {
       assertEquals(out.stderr.trim().split("\n").length, 1, out.stderr);
     });
   }
+});
+
+Deno.test("--database-url: keys create and the server share PostgreSQL; the password is never printed", async () => {
+  await using database = await freshDatabase();
+  // The machine's PostgreSQL trusts local users: the password is accepted and ignored, so the
+  // test can check that it never shows.
+  const password = "pw-Zq7sEcretValue";
+  const url = new URL(database.url);
+  url.password = password;
+  const made = await run(["keys", "create", "--name", "pg-laptop", "--database-url", url.href]);
+  assertEquals(made.code, 0, made.stderr);
+  const key = made.stdout.trim();
+  match(key, /^wak_[0-9A-Za-z]{32}$/);
+  await using cp = await startControlPlane({
+    args: ["--rate-limit", "0"],
+    env: { FTL_DATABASE_URL: url.href },
+  });
+  const res = await fetch(`${cp.baseUrl}${Paths.register}`, {
+    method: "POST",
+    headers: { "X-API-Key": key, "Content-Type": "application/json" },
+    body: JSON.stringify(registerBody()),
+  });
+  assertEquals(res.status, 200);
+  await res.body?.cancel();
+  const ready = await fetch(`${cp.baseUrl}/readyz`);
+  assertEquals([ready.status, await ready.json()], [200, { ok: true, database: true, bus: true }]);
+  const keys = (await (await cp.admin("/api/admin/keys")).json()).keys;
+  assertEquals(keys.map((k: { name: string }) => k.name), ["pg-laptop"]);
+  match(cp.output(), /storage: postgresql/);
+  assert(!cp.output().includes(password), "the password is not logged");
+  assert(!made.stderr.includes(password));
+});
+
+Deno.test("--database-url: an unreachable server is one clear line without the password", async () => {
+  const out = await run([
+    "keys",
+    "create",
+    "--name",
+    "x",
+    "--database-url",
+    "postgres://postgres:pw-Zq7sEcretValue@127.0.0.1:1/none",
+  ]);
+  assertEquals(out.code, 1);
+  match(
+    out.stderr,
+    /cannot reach PostgreSQL at postgres:\/\/postgres:\[redacted\]@127\.0\.0\.1:1\/none/,
+  );
+  assert(!out.stderr.includes("pw-Zq7sEcretValue"));
+  const bad = await run(["--database-url", "mysql://x@y/z"]);
+  assertEquals(bad.code, 2);
+  match(bad.stderr, /--database-url must be postgres:\/\//);
+  const natsAlone = await run(["--nats-url", "nats://127.0.0.1:4222"]);
+  assertEquals(natsAlone.code, 2);
+  match(natsAlone.stderr, /--nats-url needs --database-url/);
 });

@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { DATABASE_FILE, openDatabase } from "../../src/control_plane/database.ts";
+import { DATABASE_FILE, openDatabase } from "../../src/control_plane/storage/sqlite/database.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 
 function modeOf(path: string): string {

@@ -1,7 +1,11 @@
 /** The SQLite schema and its forward migrations. */
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { MIGRATIONS, openDatabase, schemaVersion } from "../../src/control_plane/database.ts";
+import {
+  MIGRATIONS,
+  openDatabase,
+  schemaVersion,
+} from "../../src/control_plane/storage/sqlite/database.ts";
 
 Deno.test("openDatabase() applies every migration once and uses WAL", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ftl-cp-db-" });

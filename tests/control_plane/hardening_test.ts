@@ -6,7 +6,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { Paths } from "../../src/protocol/mod.ts";
-import { DATABASE_FILE, openDatabase } from "../../src/control_plane/database.ts";
+import { DATABASE_FILE, openDatabase } from "../../src/control_plane/storage/sqlite/database.ts";
+import { sqliteEngineOf } from "../../src/control_plane/storage/sqlite/sqlite_storage.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { registerBody, servedPlane } from "./_fixtures.ts";
@@ -51,7 +52,7 @@ Deno.test("a locked database answers 503 with Retry-After and an ack under the l
   db.exec("PRAGMA busy_timeout = 50");
   const other = new DatabaseSync(path);
   try {
-    await using s = servedPlane({ db });
+    await using s = servedPlane({ storage: sqliteEngineOf(db) });
     const { key, workerId } = await s.plane.registerWorker();
     const client = new ProtocolClient(s.baseUrl, key);
     client.workerId = workerId;

@@ -2,7 +2,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { Paths } from "../../src/protocol/mod.ts";
-import { MIGRATIONS, openDatabase } from "../../src/control_plane/database.ts";
+import { MIGRATIONS, openDatabase } from "../../src/control_plane/storage/sqlite/database.ts";
+import { sqliteEngineOf } from "../../src/control_plane/storage/sqlite/sqlite_storage.ts";
 import { INSTANCE_ID_HEADER } from "../../src/protocol/mod.ts";
 import { registerBody, servedPlane, type TestPlane, testPlane } from "./_fixtures.ts";
 import { ProtocolClient } from "./_protocol_client.ts";
@@ -184,7 +185,7 @@ Deno.test("a database from before v1.1 keeps its workers; the first instance to 
   raw.close();
   const db = openDatabase(path);
   try {
-    using plane = testPlane({ db });
+    using plane = testPlane({ storage: sqliteEngineOf(db) });
     const view = await workerView(plane, "wkr_old");
     assertEquals(
       [view.hostname, view.legacy, view.last_registered_at, view.metrics_posted_at],

@@ -142,7 +142,7 @@ Deno.test("series() skips a damaged stored sample and values of the wrong type",
     JSON.stringify({ cpu_percent: "90", cpu_per_core: "x", gpus: [7, null] }),
   );
   insert.run(workerId, 3, T0 + 2, JSON.stringify({ cpu_percent: 30 }));
-  const s = await new MetricSeries(plane.db).series(workerId, {
+  const s = await new MetricSeries(plane.cp.storage.samples).series(workerId, {
     since: T0,
     until: T0 + 1000,
     maxPoints: 1,

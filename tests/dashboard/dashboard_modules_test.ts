@@ -219,7 +219,7 @@ Deno.test("chartModels() charts every metric a worker reported, and none it did 
   };
   s.net = [{ iface: "eth0", rx_bytes: 1, tx_bytes: 1, rx_bytes_per_s: 10, tx_bytes_per_s: 5 }];
   await plane.call(Paths.metrics(workerId), { key, json: { samples: [s] } });
-  const answer = await new MetricSeries(plane.db).series(workerId, {
+  const answer = await new MetricSeries(plane.cp.storage.samples).series(workerId, {
     since: s.ts - 1000,
     until: s.ts + 1000,
   });

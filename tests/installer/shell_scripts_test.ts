@@ -16,6 +16,7 @@ const SCRIPTS = [
   "installer/macos/scripts/postinstall",
   "scripts/deno.sh",
   ".github/scripts/docker_health.sh",
+  ".ci/run",
 ];
 const BUILD_PKG = `${REPO_ROOT}installer/macos/build_pkg.sh`;
 

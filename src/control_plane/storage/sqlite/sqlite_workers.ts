@@ -1,52 +1,14 @@
-/** Workers: one per key, registered idempotently, kept fresh by heartbeats. */
+/** Workers on SQLite (see `WorkerRepository`). */
 import type { DatabaseSync } from "node:sqlite";
-import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "./_deps.ts";
-import { parseColumn } from "./_json.ts";
-import { HttpError } from "./http_error.ts";
+import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "../../_deps.ts";
+import { parseColumn } from "../json_column.ts";
+import { NotFoundError } from "../errors.ts";
+import type { WorkerHolder, WorkerView } from "../records.ts";
+import type { WorkerRepository } from "../repositories.ts";
+import { cappedMetadata } from "../shared_rules.ts";
 
-/** Largest stored metadata (JSON bytes); heartbeats merge into it, so it must be capped. */
-export const MAX_METADATA_BYTES = 64 * 1024;
-
-/** A worker as the admin API shows it. */
-export interface WorkerView {
-  worker_id: string;
-  key_id: string;
-  hostname: string;
-  platform: string;
-  version: string;
-  status: WorkerStatus;
-  is_online: boolean;
-  capabilities: string[];
-  max_concurrency: number;
-  current_load: number;
-  metadata: Record<string, unknown>;
-  metrics: Record<string, unknown> | null;
-  registered_at: number;
-  /** Unix ms of the last heartbeat (or registration), null before any. */
-  last_heartbeat: number | null;
-  last_heartbeat_iso: string | null;
-  /**
-   * v1.1: registered without `instance_id`, i.e. FineTuneLab's own agent: no signature
-   * checks on its side, commands handed out once by heartbeat (at most once).
-   */
-  legacy: boolean;
-  /** Unix ms of the worker's latest registration (null: not since v1.1). */
-  last_registered_at: number | null;
-  /** Unix ms of the worker's last `POST …/metrics`, null if it never used that endpoint. */
-  metrics_posted_at: number | null;
-}
-
-/** Who holds a worker's key (protocol 3.1, one machine per key). */
-export interface WorkerHolder {
-  worker_id: string;
-  /** The instance that registered last; null when that was a legacy agent. */
-  instance_id: string | null;
-  hostname: string;
-  status: WorkerStatus;
-  last_heartbeat: number | null;
-}
-
-interface WorkerRow {
+/** A `workers` row. */
+export interface WorkerRow {
   worker_id: string;
   key_id: string;
   hostname: string;
@@ -66,8 +28,8 @@ interface WorkerRow {
   metrics_posted_at: number | null;
 }
 
-/** Worker storage on the control plane database. */
-export class WorkerStore {
+/** Worker storage on the SQLite database. */
+export class SqliteWorkers implements WorkerRepository {
   #db: DatabaseSync;
   #now: () => number;
   #newId: () => string;
@@ -85,7 +47,7 @@ export class WorkerStore {
    * `instance_id` becomes the key's holder; without one the worker is legacy (v1.1).
    * Whether this instance may take the key is checked before (see `instance_claim.ts`).
    */
-  register(keyId: string, request: RegisterRequest): WorkerView {
+  register(keyId: string, request: RegisterRequest): Promise<WorkerView> {
     const now = this.#now();
     const existing = this.#db.prepare("SELECT worker_id FROM workers WHERE key_id = ?").get(
       keyId,
@@ -114,7 +76,7 @@ export class WorkerStore {
         now,
         existing.worker_id,
       );
-      return this.get(existing.worker_id)!;
+      return Promise.resolve(this.#view(existing.worker_id)!);
     }
     const workerId = this.#newId();
     this.#db.prepare(
@@ -137,13 +99,13 @@ export class WorkerStore {
       legacy,
       now,
     );
-    return this.get(workerId)!;
+    return Promise.resolve(this.#view(workerId)!);
   }
 
   /** Records a heartbeat: status, load, latest flat metrics, metadata merged shallowly. */
-  heartbeat(workerId: string, request: HeartbeatRequest): WorkerView | undefined {
+  heartbeat(workerId: string, request: HeartbeatRequest): Promise<WorkerView | undefined> {
     const current = this.#row(workerId);
-    if (!current) return undefined;
+    if (!current) return Promise.resolve(undefined);
     const metadata = cappedMetadata({
       ...parseColumn<Record<string, unknown>>(current.metadata, {}),
       ...request.metadata,
@@ -159,76 +121,69 @@ export class WorkerStore {
       this.#now(),
       workerId,
     );
-    return this.get(workerId);
+    return Promise.resolve(this.#view(workerId));
   }
 
   /** Who holds key `keyId` now, if a worker registered with it. */
-  holderOf(keyId: string): WorkerHolder | undefined {
+  holderOf(keyId: string): Promise<WorkerHolder | undefined> {
     const row = this.#db.prepare(
       `SELECT worker_id, instance_id, hostname, status, last_heartbeat FROM workers
        WHERE key_id = ?`,
     ).get(keyId) as WorkerHolder | undefined;
-    return row ? { ...row } : undefined;
+    return Promise.resolve(row ? { ...row } : undefined);
   }
 
   /** Notes a `POST …/metrics` of `workerId` now (heartbeat metrics stop becoming history). */
-  noteMetricsPost(workerId: string): void {
+  noteMetricsPost(workerId: string): Promise<void> {
     this.#db.prepare("UPDATE workers SET metrics_posted_at = ? WHERE worker_id = ?").run(
       this.#now(),
       workerId,
     );
+    return Promise.resolve();
   }
 
   /** The worker with id `workerId`. */
-  get(workerId: string): WorkerView | undefined {
+  get(workerId: string): Promise<WorkerView | undefined> {
+    return Promise.resolve(this.#view(workerId));
+  }
+
+  #view(workerId: string): WorkerView | undefined {
     const row = this.#row(workerId);
     return row ? toView(row) : undefined;
   }
 
   /** The worker bound to key `keyId`, if it registered. */
-  byKey(keyId: string): WorkerView | undefined {
+  byKey(keyId: string): Promise<WorkerView | undefined> {
     const row = this.#db.prepare("SELECT * FROM workers WHERE key_id = ?").get(keyId) as
       | WorkerRow
       | undefined;
-    return row ? toView(row) : undefined;
-  }
-
-  /** Workers, most recently seen first, optionally only those with `status`. */
-  list(options: { status?: string; limit: number }): WorkerView[] {
-    const rows = (options.status
-      ? this.#db.prepare(
-        `SELECT * FROM workers WHERE status = ?
-         ORDER BY last_heartbeat DESC, worker_id LIMIT ?`,
-      ).all(options.status, options.limit)
-      : this.#db.prepare(
-        "SELECT * FROM workers ORDER BY last_heartbeat DESC, worker_id LIMIT ?",
-      ).all(options.limit)) as unknown as WorkerRow[];
-    return rows.map(toView);
+    return Promise.resolve(row ? toView(row) : undefined);
   }
 
   /** Deletes a worker with its commands and samples; returns false when unknown. */
-  delete(workerId: string): boolean {
+  delete(workerId: string): Promise<void> {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       this.#db.prepare("DELETE FROM commands WHERE worker_id = ?").run(workerId);
       this.#db.prepare("DELETE FROM metric_samples WHERE worker_id = ?").run(workerId);
       const result = this.#db.prepare("DELETE FROM workers WHERE worker_id = ?").run(workerId);
       this.#db.exec("COMMIT");
-      return Number(result.changes) > 0;
+      if (Number(result.changes) === 0) throw new NotFoundError(`No worker ${workerId}`);
+      return Promise.resolve();
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }
 
   /** Marks offline every worker whose last heartbeat is older than `before`; returns ids. */
-  markStaleOffline(before: number): string[] {
+  markStaleOffline(before: number): Promise<string[]> {
     const rows = this.#db.prepare(
       `UPDATE workers SET status = 'offline'
        WHERE status != 'offline' AND COALESCE(last_heartbeat, registered_at) < ?
        RETURNING worker_id`,
     ).all(before) as unknown as { worker_id: string }[];
-    return rows.map((r) => r.worker_id);
+    return Promise.resolve(rows.map((r) => r.worker_id));
   }
 
   #row(workerId: string): WorkerRow | undefined {
@@ -238,20 +193,8 @@ export class WorkerStore {
   }
 }
 
-function cappedMetadata(metadata: Record<string, unknown>): string {
-  const text = JSON.stringify(metadata);
-  if (new TextEncoder().encode(text).byteLength > MAX_METADATA_BYTES) {
-    throw new HttpError(
-      400,
-      "invalid_request",
-      `metadata: more than ${MAX_METADATA_BYTES} bytes of JSON (heartbeats merge into the stored metadata)`,
-      { field: "metadata" },
-    );
-  }
-  return text;
-}
-
-function toView(row: WorkerRow): WorkerView {
+/** The view of a stored row. */
+export function toView(row: WorkerRow): WorkerView {
   const status = row.status as WorkerStatus;
   return {
     worker_id: row.worker_id,

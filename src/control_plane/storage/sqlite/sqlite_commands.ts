@@ -1,50 +1,9 @@
-/**
- * Commands and their life cycle: pending → delivered → acked → completed | failed | timeout.
- */
-import type { DatabaseSync } from "node:sqlite";
-import type { IncomingResult } from "./_deps.ts";
-import { parseColumn } from "./_json.ts";
-
-/** Every status a stored command can have. */
-export const COMMAND_STATUSES = [
-  "pending",
-  "delivered",
-  "acked",
-  "completed",
-  "failed",
-  "timeout",
-] as const;
-/** One of {@linkcode COMMAND_STATUSES}. */
-export type CommandStatus = typeof COMMAND_STATUSES[number];
-
-/** Statuses after which nothing changes a command any more. */
-export const TERMINAL_STATUSES: readonly CommandStatus[] = ["completed", "failed", "timeout"];
-
-/** A command as the admin API shows it. */
-export interface CommandView {
-  command_id: string;
-  worker_id: string;
-  command_type: string;
-  params: Record<string, unknown>;
-  timeout_seconds: number;
-  status: CommandStatus;
-  created_at: number;
-  delivered_at: number | null;
-  last_delivery_at: number | null;
-  acked_at: number | null;
-  finished_at: number | null;
-  deadline_at: number;
-  delivery_count: number;
-  result: Record<string, unknown> | null;
-}
-
-/** Timing rules of delivery and the timeout sweep. */
-export interface CommandTiming {
-  /** How long after creation a command is still delivered. */
-  deliveryWindowMs: number;
-  /** Extra time after `timeout_seconds` for the result to arrive. */
-  resultGraceMs: number;
-}
+/** Commands on SQLite (see `CommandRepository`). */
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { IncomingResult } from "../../_deps.ts";
+import { parseColumn } from "../json_column.ts";
+import type { CommandStatus, CommandTiming, CommandView } from "../records.ts";
+import type { CommandListOptions, CommandRepository } from "../repositories.ts";
 
 interface CommandRow {
   id: string;
@@ -64,8 +23,8 @@ interface CommandRow {
   result: string | null;
 }
 
-/** Command storage on the control plane database. */
-export class CommandStore {
+/** Command storage on the SQLite database. */
+export class SqliteCommands implements CommandRepository {
   #db: DatabaseSync;
   #now: () => number;
   #newId: () => string;
@@ -92,7 +51,7 @@ export class CommandStore {
     commandType: string;
     params: Record<string, unknown>;
     timeoutSeconds: number;
-  }): CommandView {
+  }): Promise<CommandView> {
     const id = this.#newId();
     const now = this.#now();
     const deliverUntil = now + this.#timing.deliveryWindowMs;
@@ -110,86 +69,89 @@ export class CommandStore {
       deliverUntil,
       deliverUntil,
     );
-    return this.get(id)!;
+    return Promise.resolve(this.#get(id)!);
   }
 
   /** The command with id `id`. */
-  get(id: string): CommandView | undefined {
+  get(id: string): Promise<CommandView | undefined> {
+    return Promise.resolve(this.#get(id));
+  }
+
+  #get(id: string): CommandView | undefined {
     const row = this.#db.prepare("SELECT * FROM commands WHERE id = ?").get(id) as
       | CommandRow
       | undefined;
     return row ? toView(row) : undefined;
   }
 
-  /**
-   * Commands of `workerId` to (re)send now, oldest first: pending ones, and delivered ones
-   * not acked within `ackTimeoutMs`, still inside their delivery window.
-   */
-  deliverable(workerId: string, ackTimeoutMs: number, limit: number): CommandView[] {
+  claimDeliverable(workerId: string, ackTimeoutMs: number, limit: number): Promise<CommandView[]> {
     const now = this.#now();
-    const rows = this.#db.prepare(
-      `SELECT * FROM commands
-       WHERE worker_id = ? AND deliver_until > ?
-         AND (status = 'pending' OR (status = 'delivered' AND last_delivery_at <= ?))
-       ORDER BY created_at, rowid LIMIT ?`,
-    ).all(workerId, now, now - ackTimeoutMs, limit) as unknown as CommandRow[];
-    return rows.map(toView);
+    const grace = this.#timing.resultGraceMs;
+    // One write transaction from the pick to the mark: nothing else can claim in between.
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const ids = this.#db.prepare(
+        `SELECT id FROM commands
+         WHERE worker_id = ? AND deliver_until > ?
+           AND (status = 'pending' OR (status = 'delivered' AND last_delivery_at <= ?))
+         ORDER BY created_at, rowid LIMIT ?`,
+      ).all(workerId, now, now - ackTimeoutMs, limit) as unknown as { id: string }[];
+      const mark = this.#db.prepare(
+        `UPDATE commands SET
+           status = 'delivered',
+           delivery_count = delivery_count + 1,
+           delivered_at = COALESCE(delivered_at, ?),
+           last_delivery_at = ?,
+           deadline_at = CASE WHEN status = 'pending' THEN ? + timeout_seconds * 1000 + ?
+                              ELSE MAX(deadline_at, ? + timeout_seconds * 1000 + ?) END
+         WHERE id = ?`,
+      );
+      for (const { id } of ids) mark.run(now, now, now, grace, now, grace, id);
+      this.#db.exec("COMMIT");
+      return Promise.resolve(ids.map(({ id }) => this.#get(id)).filter((v) => v !== undefined));
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
-  /** Workers that have something to (re)send now (see {@linkcode deliverable}). */
-  workersWithDeliverable(ackTimeoutMs: number): string[] {
+  workersWithDeliverable(ackTimeoutMs: number): Promise<string[]> {
     const now = this.#now();
     const rows = this.#db.prepare(
       `SELECT DISTINCT worker_id FROM commands
        WHERE deliver_until > ?
          AND (status = 'pending' OR (status = 'delivered' AND last_delivery_at <= ?))`,
     ).all(now, now - ackTimeoutMs) as unknown as { worker_id: string }[];
-    return rows.map((r) => r.worker_id);
-  }
-
-  /** Records one delivery of `id` (status `delivered` unless it is already further). */
-  markDelivered(id: string): void {
-    const now = this.#now();
-    this.#db.prepare(
-      `UPDATE commands SET
-         status = CASE WHEN status = 'pending' THEN 'delivered' ELSE status END,
-         delivery_count = delivery_count + 1,
-         delivered_at = COALESCE(delivered_at, ?),
-         last_delivery_at = ?,
-         deadline_at = CASE WHEN status = 'pending' THEN ? + timeout_seconds * 1000 + ?
-                            ELSE MAX(deadline_at, ? + timeout_seconds * 1000 + ?) END
-       WHERE id = ? AND status IN ('pending', 'delivered')`,
-    ).run(now, now, now, this.#timing.resultGraceMs, now, this.#timing.resultGraceMs, id);
+    return Promise.resolve(rows.map((r) => r.worker_id));
   }
 
   /** Records the agent's ack; ignored unless the command is `workerId`'s and not yet acked. */
-  ack(workerId: string, id: string): boolean {
+  ack(workerId: string, id: string): Promise<boolean> {
     const now = this.#now();
     const result = this.#db.prepare(
       `UPDATE commands SET status = 'acked', acked_at = ?,
          deadline_at = MAX(deadline_at, ? + timeout_seconds * 1000 + ?)
        WHERE id = ? AND worker_id = ? AND status IN ('pending', 'delivered')`,
     ).run(now, now, this.#timing.resultGraceMs, id, workerId);
-    return Number(result.changes) > 0;
+    return Promise.resolve(Number(result.changes) > 0);
   }
 
   /**
    * Stores a result. Returns `"stored"`, or `"already"` when the command was terminal
    * already (then nothing changes).
    */
-  complete(id: string, result: IncomingResult): "stored" | "already" {
+  complete(id: string, result: IncomingResult): Promise<"stored" | "already"> {
     const { command_id: _id, ...rest } = result;
     const changes = this.#db.prepare(
       `UPDATE commands SET status = ?, finished_at = ?, result = ?
        WHERE id = ? AND status NOT IN ('completed', 'failed', 'timeout')`,
     ).run(result.status, this.#now(), JSON.stringify(rest), id).changes;
-    return Number(changes) > 0 ? "stored" : "already";
+    return Promise.resolve(Number(changes) > 0 ? "stored" : "already");
   }
 
-  /** Commands, newest first, filtered by worker and status. */
-  list(options: { workerId?: string; status?: string; limit: number }): CommandView[] {
+  list(options: CommandListOptions): Promise<CommandView[]> {
     const where: string[] = [];
-    const args: (string | number)[] = [];
+    const args: SQLInputValue[] = [];
     if (options.workerId) {
       where.push("worker_id = ?");
       args.push(options.workerId);
@@ -198,14 +160,18 @@ export class CommandStore {
       where.push("status = ?");
       args.push(options.status);
     }
+    if (options.commandType) {
+      where.push("command_type = ?");
+      args.push(options.commandType);
+    }
     const sql = `SELECT * FROM commands ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     const rows = this.#db.prepare(sql).all(...args, options.limit) as unknown as CommandRow[];
-    return rows.map(toView);
+    return Promise.resolve(rows.map(toView));
   }
 
   /** Marks `timeout` every non-terminal command past its deadline; returns their ids. */
-  sweepTimeouts(): string[] {
+  sweepTimeouts(): Promise<string[]> {
     const now = this.#now();
     const rows = this.#db.prepare(
       `UPDATE commands SET status = 'timeout', finished_at = ?,
@@ -214,7 +180,7 @@ export class CommandStore {
        WHERE status IN ('pending', 'delivered', 'acked') AND deadline_at < ?
        RETURNING id`,
     ).all(now, now) as unknown as { id: string }[];
-    return rows.map((r) => r.id);
+    return Promise.resolve(rows.map((r) => r.id));
   }
 }
 

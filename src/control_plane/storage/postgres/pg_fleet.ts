@@ -1,0 +1,187 @@
+/** The worker list on PostgreSQL (see `FleetRepository` and `fleet_query.ts`). */
+import type { FleetRow, FleetSortKey, FleetSummary, WorkerKeyInfo } from "../../admin_api.ts";
+import {
+  decodeCursor,
+  DEFAULT_FLEET_SORT,
+  encodeCursor,
+  finiteOrNull,
+  type FleetPage,
+  type FleetPageOptions,
+  likePattern,
+} from "../../fleet_query.ts";
+import type { FleetRepository } from "../repositories.ts";
+import { type PgWorkerRow, toView } from "./pg_workers.ts";
+import type { Sql } from "./pg_types.ts";
+
+const METRICS = "(w.last_metrics::jsonb)";
+/** A member of the latest snapshot as a number, null when it is not one. */
+const numberAt = (path: string) =>
+  `(CASE WHEN jsonb_typeof(${METRICS} -> '${path}') = 'number' ` +
+  `THEN (${METRICS} ->> '${path}')::float8 END)`;
+const percentOf = (used: string, total: string) =>
+  `(100.0 * ${numberAt(used)} / NULLIF(${numberAt(total)}, 0))`;
+
+/** The SQL of each value a row shows. */
+const COLUMN_SQL = {
+  cpu: numberAt("cpu_percent"),
+  memory: percentOf("memory_used_mb", "memory_total_mb"),
+  disk: percentOf("disk_used_gb", "disk_total_gb"),
+  trading: `(CASE WHEN jsonb_typeof(${METRICS} -> 'trading_status') = 'string' ` +
+    `THEN ${METRICS} ->> 'trading_status' END)`,
+  active_trades: numberAt("active_trades"),
+} as const;
+
+/** Sort expressions (never null, one type per key) and the type of their cursor value. */
+const SORT_SQL: Record<FleetSortKey, [string, "text" | "float8" | "bigint"]> = {
+  hostname: ["lower(w.hostname)", "text"],
+  worker_id: ['w.worker_id COLLATE "C"', "text"],
+  key_name: ["lower(COALESCE(k.name, ''))", "text"],
+  platform: ["lower(w.platform)", "text"],
+  version: ['w.version COLLATE "C"', "text"],
+  status: ['w.status COLLATE "C"', "text"],
+  last_seen: ["COALESCE(w.last_heartbeat, w.registered_at)", "bigint"],
+  cpu: [`COALESCE(${COLUMN_SQL.cpu}, -1.0)`, "float8"],
+  memory: [`COALESCE(${COLUMN_SQL.memory}, -1.0)`, "float8"],
+  disk: [`COALESCE(${COLUMN_SQL.disk}, -1.0)`, "float8"],
+  trading: [`COALESCE(${COLUMN_SQL.trading}, '') COLLATE "C"`, "text"],
+};
+
+interface PageRow extends PgWorkerRow {
+  sort_value: string | number;
+  key_name: string | null;
+  key_active: boolean | null;
+  key_revoked_at: number | null;
+  cpu: number | null;
+  memory: number | null;
+  disk: number | null;
+  trading: string | null;
+  active_trades: number | null;
+}
+
+/** Queries of the worker list over PostgreSQL. */
+export class PgFleet implements FleetRepository {
+  #sql: Sql;
+
+  /** Creates the query helper. */
+  constructor(sql: Sql) {
+    this.#sql = sql;
+  }
+
+  async page(options: FleetPageOptions): Promise<FleetPage> {
+    const sort = options.sort ?? DEFAULT_FLEET_SORT;
+    const { clauses, args } = filterSql(options);
+    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
+    const [count] = await this.#sql.unsafe<{ n: number }[]>(
+      `SELECT COUNT(*)::bigint AS n FROM workers w LEFT JOIN api_keys k ON k.id = w.key_id ${where}`,
+      args,
+    );
+    const [sortSql, sortType] = SORT_SQL[sort.key];
+    const dir = sort.descending ? "DESC" : "ASC";
+    const pageClauses = [...clauses];
+    const pageArgs: (string | number)[] = [...args];
+    if (options.cursor !== undefined && options.cursor !== "") {
+      const [value, workerId] = decodeCursor(options.cursor, sort);
+      const op = sort.descending ? "<" : ">";
+      pageArgs.push(sortType === "text" ? String(value) : value, workerId);
+      const v = `$${pageArgs.length - 1}::${sortType}`;
+      const id = `$${pageArgs.length}::text`;
+      pageClauses.push(
+        `(${sortSql} ${op} ${v} OR (${sortSql} = ${v} AND w.worker_id COLLATE "C" ${op} ${id}))`,
+      );
+    }
+    pageArgs.push(options.limit + 1);
+    const rows = await this.#sql.unsafe<PageRow[]>(
+      `SELECT w.*, ${sortSql} AS sort_value, k.name AS key_name, k.active AS key_active,
+         k.revoked_at AS key_revoked_at, ${COLUMN_SQL.cpu} AS cpu, ${COLUMN_SQL.memory} AS memory,
+         ${COLUMN_SQL.disk} AS disk, ${COLUMN_SQL.trading} AS trading,
+         ${COLUMN_SQL.active_trades} AS active_trades
+       FROM workers w LEFT JOIN api_keys k ON k.id = w.key_id
+       ${pageClauses.length ? `WHERE ${pageClauses.join(" AND ")}` : ""}
+       ORDER BY ${sortSql} ${dir}, w.worker_id COLLATE "C" ${dir} LIMIT $${pageArgs.length}`,
+      pageArgs,
+    );
+    const more = rows.length > options.limit;
+    const shown = more ? rows.slice(0, options.limit) : [...rows];
+    const out: FleetRow[] = shown.map((row) => ({
+      ...toView(row),
+      key_name: row.key_name,
+      key_active: row.key_active === true,
+      key_revoked_at: row.key_revoked_at,
+      cpu_percent: finiteOrNull(row.cpu),
+      memory_percent: finiteOrNull(row.memory),
+      disk_percent: finiteOrNull(row.disk),
+      trading_status: typeof row.trading === "string" ? row.trading : null,
+      active_trades: finiteOrNull(row.active_trades),
+    }));
+    const last = shown.at(-1);
+    const lastValue = last === undefined
+      ? undefined
+      : sortType === "text"
+      ? String(last.sort_value)
+      : Number(last.sort_value);
+    return {
+      rows: out,
+      nextCursor: more && last ? encodeCursor(sort, lastValue, last.worker_id) : null,
+      total: Number(count?.n ?? 0),
+    };
+  }
+
+  async summary(): Promise<FleetSummary> {
+    const [row] = await this.#sql.unsafe<FleetSummary[]>(
+      `SELECT COUNT(*)::bigint AS total,
+         COUNT(*) FILTER (WHERE status IN ('online', 'draining'))::bigint AS online,
+         COUNT(*) FILTER (WHERE status = 'offline')::bigint AS offline,
+         COUNT(*) FILTER (WHERE status = 'error')::bigint AS error,
+         COUNT(*) FILTER (WHERE status != 'offline' AND ${COLUMN_SQL.trading} = 'running')::bigint
+           AS trading
+       FROM workers w`,
+    );
+    return {
+      total: Number(row?.total ?? 0),
+      online: Number(row?.online ?? 0),
+      offline: Number(row?.offline ?? 0),
+      error: Number(row?.error ?? 0),
+      trading: Number(row?.trading ?? 0),
+    };
+  }
+
+  async keyOf(workerId: string): Promise<WorkerKeyInfo | null> {
+    const [row] = await this.#sql<
+      { id: string; name: string; prefix: string; active: boolean; revoked_at: number | null }[]
+    >`
+      SELECT k.id, k.name, k.prefix, k.active, k.revoked_at FROM workers w
+      JOIN api_keys k ON k.id = w.key_id WHERE w.worker_id = ${workerId}`;
+    return row
+      ? {
+        id: row.id,
+        name: row.name,
+        key_prefix: row.prefix,
+        active: row.active,
+        revoked_at: row.revoked_at,
+      }
+      : null;
+  }
+}
+
+function filterSql(options: FleetPageOptions): { clauses: string[]; args: (string | number)[] } {
+  const clauses: string[] = [];
+  const args: (string | number)[] = [];
+  const like = likePattern(options.q);
+  if (like !== undefined) {
+    args.push(like);
+    const p = `$${args.length}`;
+    clauses.push(
+      `(w.hostname ILIKE ${p} ESCAPE '\\' OR w.worker_id ILIKE ${p} ESCAPE '\\' ` +
+        `OR k.name ILIKE ${p} ESCAPE '\\')`,
+    );
+  }
+  if (options.status) {
+    args.push(options.status);
+    clauses.push(`w.status = $${args.length}`);
+  }
+  if (options.trading) {
+    args.push(options.trading);
+    clauses.push(`w.status != 'offline' AND ${COLUMN_SQL.trading} = $${args.length}`);
+  }
+  return { clauses, args };
+}

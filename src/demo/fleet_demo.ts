@@ -1,0 +1,250 @@
+/**
+ * `deno task fleet-demo`: the scaled-out control plane on one machine. Uses the machine's
+ * PostgreSQL (127.0.0.1:5432, user postgres) when it answers, else starts a private one in a
+ * temp dir; NATS likewise (127.0.0.1:4222, else a private nats-server). Creates a fresh
+ * database, starts two control-plane instances on it (`--database-url`, `--nats-url`, distinct
+ * ports, one admin token), the TCP balancer (`scripts/tcp_balancer.ts`) in front of them,
+ * creates a worker key and runs one agent through the balancer. Prints the URLs; Ctrl-C stops
+ * everything and drops the database.
+ *
+ * Flags: `--keep` keeps the temp dir (configs, state, logs) and the database.
+ * `FTL_DEMO_DATABASE_URL` / `FTL_DEMO_NATS_URL` name other servers.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { updateConfigFile } from "../config/update_config_file.ts";
+import { toHex } from "../protocol/encoding.ts";
+import {
+  freeLoopbackPort,
+  listening,
+  type LocalNats,
+  type LocalPostgres,
+  startLocalNats,
+  startLocalPostgres,
+} from "./local_services.ts";
+
+const root = new URL("../../", import.meta.url);
+const path = (p: string) => new URL(p, root).pathname;
+const deno = Deno.execPath();
+const keep = Deno.args.includes("--keep");
+const say = (line: string) => console.log(`fleet-demo: ${line}`);
+
+/** Starts `deno args…` in its own process group, output prefixed with `tag`. */
+function spawn(tag: string, args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+  const child = new Deno.Command(deno, {
+    args,
+    cwd: root.pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: Deno.env.get("NO_COLOR") ?? "1", ...env },
+    // Own process group: Ctrl-C reaches only the demo, which sends each child one SIGTERM.
+    detached: true,
+  }).spawn();
+  for (const stream of [child.stdout, child.stderr]) prefixLines(tag, stream).catch(() => {});
+  return child;
+}
+
+/** Lines seen on each child's output so far, for waiting on one. */
+const seen = new Map<string, string[]>();
+
+async function prefixLines(tag: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+  let pending = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      const lines = seen.get(tag) ?? [];
+      if (lines.length < 1000) lines.push(line);
+      seen.set(tag, lines);
+      console.log(`[${tag}] ${line}`);
+    }
+  }
+}
+
+async function waitForLine(tag: string, match: RegExp, child: Deno.ChildProcess, ms: number) {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  const deadline = Date.now() + ms;
+  while (!(seen.get(tag) ?? []).some((l) => match.test(l))) {
+    if (exited) throw new Error(`${tag} exited before printing ${match}`);
+    if (Date.now() > deadline) throw new Error(`${tag} did not print ${match} in ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function output(args: string[]): Promise<string> {
+  const out = await new Deno.Command(deno, { args, cwd: root.pathname, stderr: "inherit" })
+    .output();
+  if (!out.success) throw new Error(`deno ${args.join(" ")} failed with code ${out.code}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+const dir = await Deno.makeTempDir({ prefix: "worker-agent-fleet-demo-" });
+const adminToken = `adm_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
+const children: { tag: string; child: Deno.ChildProcess }[] = [];
+let privatePg: LocalPostgres | undefined;
+let privateNats: LocalNats | undefined;
+let dropDatabase: (() => Promise<void>) | undefined;
+
+async function stopAll(): Promise<void> {
+  // The agent first (it drains: offline heartbeat), then the balancer and the instances.
+  for (const { child } of [...children].reverse()) {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await child.status;
+  }
+  if (!keep) await dropDatabase?.().catch((e) => say(`dropping the database: ${e}`));
+  await privateNats?.[Symbol.asyncDispose]();
+  await privatePg?.[Symbol.asyncDispose]();
+  if (!keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+let stopping: Promise<void> | undefined;
+function onSignal() {
+  if (stopping) return;
+  console.log("\nfleet-demo: stopping the agent, the balancer, both instances …");
+  stopping = stopAll();
+}
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
+
+try {
+  // PostgreSQL: the machine's, else a private one.
+  let serverUrl = Deno.env.get("FTL_DEMO_DATABASE_URL") ??
+    "postgres://postgres@127.0.0.1:5432/postgres";
+  if (!Deno.env.get("FTL_DEMO_DATABASE_URL") && !await listening(5432)) {
+    say("no PostgreSQL on 127.0.0.1:5432; starting a private one (initdb in the temp dir)");
+    privatePg = await startLocalPostgres();
+    serverUrl = privatePg.url;
+  }
+  const database = `ftl_demo_${toHex(crypto.getRandomValues(new Uint8Array(6)))}`;
+  const admin = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${database}`);
+  dropDatabase = async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end({ timeout: 5 });
+  };
+  const databaseUrl = new URL(serverUrl);
+  databaseUrl.pathname = `/${database}`;
+  say(`database ${database} on ${databaseUrl.host}`);
+
+  // NATS: the machine's, else a private one.
+  let natsUrl = Deno.env.get("FTL_DEMO_NATS_URL") ?? "nats://127.0.0.1:4222";
+  if (!Deno.env.get("FTL_DEMO_NATS_URL") && !await listening(4222)) {
+    say("no NATS on 127.0.0.1:4222; starting a private nats-server");
+    privateNats = await startLocalNats();
+    natsUrl = privateNats.url;
+  }
+
+  const balancerPort = freeLoopbackPort();
+  const balancerUrl = `http://127.0.0.1:${balancerPort}`;
+  const instances: { tag: string; url: string }[] = [];
+  for (const tag of ["cp-a", "cp-b"]) {
+    const port = freeLoopbackPort();
+    const child = spawn(tag, [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      path("src/control_plane/main.ts"),
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--data-dir",
+      `${dir}/${tag}`,
+      "--database-url",
+      databaseUrl.toString(),
+      "--nats-url",
+      natsUrl,
+      // Agents reach every instance through the balancer, WebSocket included.
+      "--public-url",
+      balancerUrl,
+      "--heartbeat-interval",
+      "10",
+      "--metrics-interval",
+      "5",
+    ], { FTL_ADMIN_TOKEN: adminToken });
+    children.push({ tag, child });
+    // One at a time: the first creates the schema.
+    await waitForLine(tag, /listening on http/, child, 60_000);
+    instances.push({ tag, url: `http://127.0.0.1:${port}` });
+  }
+  const balancer = spawn("balancer", [
+    "run",
+    "--quiet",
+    "--allow-net",
+    path("scripts/tcp_balancer.ts"),
+    "--port",
+    String(balancerPort),
+    ...instances.map((i) => i.url.replace("http://", "")),
+  ]);
+  children.push({ tag: "balancer", child: balancer });
+  await waitForLine("balancer", /balancing on/, balancer, 30_000);
+
+  const created = await fetch(`${balancerUrl}/api/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "fleet-demo" }),
+  });
+  if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
+  const { key } = await created.json() as { key: string };
+
+  const configPath = `${dir}/agent/config.yaml`;
+  await output([
+    "run",
+    "-A",
+    path("main.ts"),
+    "init",
+    "--config",
+    configPath,
+    "--api-key",
+    key,
+    "--base-url",
+    balancerUrl,
+  ]);
+  await updateConfigFile(configPath, { state_dir: `${dir}/agent/state` });
+  const flags =
+    (await output(["run", "-A", path("main.ts"), "permissions", "--config", configPath]))
+      .trim().split(/\s+/).filter((f) => f.startsWith("--"));
+  const agent = spawn("agent", ["run", ...flags, path("main.ts"), "run", "--config", configPath]);
+  children.push({ tag: "agent", child: agent });
+
+  console.log(`
+fleet-demo: two control-plane instances over PostgreSQL and NATS, a balancer, one agent.
+
+  balancer (agents, dashboard)  ${balancerUrl}/
+  instance A                    ${instances[0]!.url}/
+  instance B                    ${instances[1]!.url}/
+  admin token (both)            ${adminToken}
+  database                      ${databaseUrl.host}/${database}
+  NATS                          ${natsUrl}
+  probes                        ${instances[0]!.url}/healthz  ${instances[0]!.url}/readyz
+
+Open either instance's dashboard (or the balancer's), paste the admin token, send the worker a
+command from one instance and watch it arrive through the other. Stop one instance
+(kill -9 its pid) and the agent comes back through the balancer. Ctrl-C stops everything.
+`);
+  const first = await Promise.race(
+    children.map(({ tag, child }) => child.status.then((s) => [tag, s.code] as const)),
+  );
+  if (!stopping) {
+    say(`${first[0]} exited with code ${first[1]}; stopping.`);
+    stopping = stopAll();
+  }
+  await stopping;
+} catch (error) {
+  console.error(`fleet-demo: ${(error as Error).message}`);
+  if (!stopping) stopping = stopAll();
+  await stopping;
+  Deno.exitCode = 1;
+}
