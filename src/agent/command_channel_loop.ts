@@ -1,5 +1,6 @@
 /** Runs the WebSocket command channel for the current registration. */
 import { CommandChannel } from "../client/command_channel.ts";
+import { Backoff } from "../shared/backoff.ts";
 import type { AgentContext } from "./agent_context.ts";
 import { markKeyInUse } from "./auth_refused.ts";
 
@@ -38,6 +39,12 @@ export async function runCommandChannel(
       instanceId: context.instanceId,
       logger,
       now: context.now,
+      reachability: state.reachability,
+      backoff: new Backoff({
+        random: context.random,
+        now: context.now,
+        reachability: state.reachability,
+      }),
       ...(options.client ? { client: options.client } : {}),
       onCommand: async (raw) => {
         const decision = await context.intake.receive(raw, "websocket");

@@ -51,11 +51,14 @@ async function firstSample(context: AgentContext, signal: AbortSignal): Promise<
  * down or unsupported), at most 10 per answer as the protocol allows. 404 registers again;
  * 401/403 shows `auth_failed` and 409 `key_in_use`, each retried on the slow schedule (5 min
  * doubling to 60 min); network errors and 5xx back off with full jitter, never waiting
- * longer than one interval and never sooner than `Retry-After`.
+ * longer than one interval or half the time since the server was last reachable (v1.1), and
+ * never sooner than `Retry-After`. After an outage another loop noticed (the WebSocket
+ * dropped), the heartbeat goes out as soon as any loop reaches the server again.
  */
 export async function runHeartbeatLoop(context: AgentContext, signal: AbortSignal): Promise<void> {
   const { client, state, logger } = context;
-  const backoff = new Backoff({ random: context.random, now: context.now });
+  const { reachability } = state;
+  const backoff = new Backoff({ random: context.random, now: context.now, reachability });
   const authRetry = new AuthRetrySchedule();
   await firstSample(context, signal);
   while (!signal.aborted) {
@@ -135,7 +138,13 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         context.statusChanged();
         break;
     }
-    await abortableDelay(wait, signal);
+    const serverAsked = outcome.kind === "retry" && outcome.retryAfterMs !== undefined;
+    if ((outcome.kind === "ok" || outcome.kind === "retry") && !serverAsked) {
+      // Ends early when another loop reached the server after an outage (the WebSocket
+      // reconnected): the server then hears from this agent at once, not one interval later.
+      // A wait the server asked for (`Retry-After`) is kept in full.
+      await reachability.wait(wait, signal);
+    } else await abortableDelay(wait, signal);
   }
 }
 

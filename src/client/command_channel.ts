@@ -10,7 +10,7 @@ import {
 } from "../protocol/mod.ts";
 import { parseBoundedJson } from "../protocol/bounded_json.ts";
 import type { WebSocketState } from "../state/agent_status.ts";
-import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
+import { AuthRetrySchedule, Backoff, type Reachability } from "../shared/backoff.ts";
 import { boundServerWaitMs, classifySocketEnd, type SocketEnd } from "./api_outcome.ts";
 import { ClockJumpDetector } from "./clock_jump.ts";
 import { abortableDelay } from "../shared/delay.ts";
@@ -43,8 +43,14 @@ export interface CommandChannelOptions {
   client?: Deno.HttpClient;
   /** @default {WS_PING_INTERVAL_MS} */
   pingIntervalMs?: number;
-  /** Reconnect schedule. @default {new Backoff()} */
+  /** Reconnect schedule. @default {new Backoff({ reachability })} */
   backoff?: Backoff;
+  /**
+   * When the server was last reachable (protocol 8, v1.1): a welcome or pong is `reached()`,
+   * a session that ends for a retry is `lost()` (alive until it closed), and a reconnect
+   * wait ends as soon as any other loop reaches the server. @default none
+   */
+  reachability?: Reachability;
   /** Wait schedule after the server refused the key or found it in use. @default {new AuthRetrySchedule()} */
   authRetry?: AuthRetrySchedule;
   /** Wall clock. @default {Date.now} */
@@ -77,7 +83,8 @@ export class CommandChannel {
   /** Creates a channel; nothing connects until {@linkcode CommandChannel.run}. */
   constructor(options: CommandChannelOptions) {
     this.#options = options;
-    this.#backoff = options.backoff ?? new Backoff();
+    this.#backoff = options.backoff ??
+      new Backoff(options.reachability ? { reachability: options.reachability } : {});
     this.#authRetry = options.authRetry ?? new AuthRetrySchedule();
     this.#now = options.now ?? Date.now;
   }
@@ -96,6 +103,7 @@ export class CommandChannel {
       if (signal.aborted || end.kind === "aborted") break;
       const outcome = classifySocketEnd(end);
       let wait: number;
+      let wakeEarly = false;
       switch (outcome.kind) {
         case "unsupported":
           this.#setState("unsupported", outcome.reason);
@@ -128,7 +136,11 @@ export class CommandChannel {
           break;
         case "retry":
           this.#setState("closed", outcome.reason);
+          this.#options.reachability?.lost(this.#aliveUntil);
           wait = this.#backoff.retryWait(this.#retryAfterMs);
+          // Reconnect as soon as an HTTP call gets through again (v1.1), unless the server
+          // asked for the wait (`disconnect`).
+          if (this.#retryAfterMs === undefined) wakeEarly = true;
           if (outcome.badFrame) {
             logger.warn("the server sent an unusable WebSocket frame; reconnecting", {
               detail: outcome.reason,
@@ -140,13 +152,17 @@ export class CommandChannel {
           break;
       }
       this.#retryAfterMs = undefined;
-      await abortableDelay(wait, signal);
+      const reachability = this.#options.reachability;
+      if (wakeEarly && reachability) await reachability.wait(wait, signal);
+      else await abortableDelay(wait, signal);
     }
     this.#setState("closed");
   }
 
   #retryAfterMs: number | undefined;
   #replacedStreak = false;
+  /** When the session that just ended was last known to work (for `reachability.lost`). */
+  #aliveUntil: number | undefined;
 
   #setState(state: WebSocketState, detail?: string): void {
     if (state === this.#state) return;
@@ -174,6 +190,8 @@ export class CommandChannel {
       let welcomed = false;
       let errorMessage = "";
       let outstandingPings = 0;
+      let heardAt: number | undefined;
+      this.#aliveUntil = undefined;
       let ticker: ReturnType<typeof setInterval> | undefined;
       let socket: WebSocket;
       try {
@@ -228,6 +246,7 @@ export class CommandChannel {
           }
           if (outstandingPings >= WS_MAX_MISSED_PONGS) {
             logger.warn("WebSocket missed 2 pongs; reconnecting");
+            this.#aliveUntil = heardAt;
             closeSocket(CloseCode.goingAway, "missed pongs");
             finish({ kind: "error", message: "missed pongs" });
             return;
@@ -240,6 +259,8 @@ export class CommandChannel {
         errorMessage = (event as ErrorEvent).message ?? "WebSocket error";
       };
       socket.onclose = (event) => {
+        // A session that worked carried until the server closed it (or went away).
+        if (!settled && welcomed) this.#aliveUntil = this.#now();
         const status = /Invalid status code:? (\d{3})/.exec(errorMessage)?.[1];
         if (!welcomed && status !== undefined) {
           finish({ kind: "refused", status: Number(status), message: errorMessage });
@@ -283,9 +304,11 @@ export class CommandChannel {
           return;
         }
         const frame = parsed.value;
+        heardAt = this.#now();
         switch (frame.type) {
           case "welcome":
             welcomed = true;
+            this.#options.reachability?.reached();
             this.#backoff.healthy();
             this.#authRetry.reset();
             break;
@@ -294,6 +317,7 @@ export class CommandChannel {
             break;
           case "pong":
             outstandingPings = 0;
+            this.#options.reachability?.reached();
             this.#replacedStreak = false;
             this.#backoff.healthy();
             break;
