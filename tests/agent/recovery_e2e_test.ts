@@ -13,7 +13,9 @@ const OUTAGE_MS = 6_000;
 const BACK_WITHIN_MS = 4_000;
 
 Deno.test("after a 6 s outage the agent's heartbeat reaches the restarted control plane within 4 s", async () => {
-  await using sys = await startSystem();
+  // The default heartbeat interval (30 s): the agent may be between heartbeats when the
+  // server dies, and must not wait for the next one, nor for a full-interval retry.
+  await using sys = await startSystem({ cp: { args: ["--heartbeat-interval", "30"] } });
   const { agent, admin, cp } = sys;
   const workerId = await connectedWorkerId(agent, { websocket: "open" });
 
