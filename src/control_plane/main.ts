@@ -26,6 +26,7 @@ import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { KEY_SCOPES, KeyStore } from "./key_store.ts";
 import { randomId } from "./_random_id.ts";
 import { serveControlPlane } from "./server.ts";
+import { admissionCaps } from "./admission_gate.ts";
 import { UsageError } from "../shared/usage_error.ts";
 
 const USAGE = `Usage:
@@ -59,6 +60,10 @@ Flags:
   --idle-timeout S          close keep-alive connections idle for S seconds (default 30)
   --max-connections N       open client connections at most (default from the fd limit)
   --max-connections-per-address N   per client address, 0 = no cap (default max/8)
+  --max-concurrent-registers N   registers handled at once, more get 503 + Retry-After
+                            (else FTL_MAX_CONCURRENT_REGISTERS; default 64)
+  --max-concurrent-upgrades N    WebSocket upgrades handled at once, the same way
+                            (else FTL_MAX_CONCURRENT_UPGRADES; default 128)
   --sweep-interval S        how often timeouts/offline/redelivery are checked (default 1)
   --log-level L             debug|info|warn|error (default info)
   --log-format F            text|json (default text)
@@ -97,6 +102,8 @@ export async function main(args: string[]): Promise<number> {
         "idle-timeout": { type: "string" },
         "max-connections": { type: "string" },
         "max-connections-per-address": { type: "string" },
+        "max-concurrent-registers": { type: "string" },
+        "max-concurrent-upgrades": { type: "string" },
         "sweep-interval": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
@@ -229,6 +236,7 @@ async function serve(values: Values, dataDir: string): Promise<number> {
     signing,
     adminToken: admin.token,
     connectionLimits,
+    ...admissionCaps(values, (name) => Deno.env.get(name)),
     ...defined({
       hostname: values.hostname as string | undefined,
       port,
