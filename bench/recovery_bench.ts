@@ -401,7 +401,7 @@ async function fleet(count: number, outageS: number): Promise<void> {
     await monitor;
     const end = await usage(pid);
     const avgCpu = first && end ? (end.cpuMs - first.cpuMs) / (Date.now() - since) : NaN;
-    const failures = stats.count((k, st) => st !== 200 && st !== 101 && st !== 503 && st !== 429);
+    const failures = stats.count((_k, st) => st !== 200 && st !== 101 && st !== 503 && st !== 429);
     rows.push(
       `| ${name} | ${s(pct(backAt, 0.99))} | ${s(Math.max(...backAt))} | ${
         stats.peak("register")
