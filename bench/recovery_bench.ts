@@ -32,6 +32,7 @@ import { startControlPlane } from "../tests/_helpers/control_plane_process.ts";
 import { waitFor } from "../tests/_helpers/wait_for.ts";
 import { Backoff, Reachability } from "../src/shared/backoff.ts";
 import { abortableDelay } from "../src/shared/delay.ts";
+import { Wake } from "../src/shared/wake.ts";
 import { Paths } from "../src/protocol/mod.ts";
 import { openWorkerSocket } from "../src/client/worker_socket.ts";
 import { parseRetryAfter } from "../src/client/api_outcome.ts";
@@ -183,6 +184,8 @@ class Stats {
 class SimAgent {
   readonly reach = new Reachability();
   readonly instanceId = crypto.randomUUID();
+  readonly socketReopened = new Wake();
+  #sessions = 0;
   workerId: string | undefined;
   wsUrl: string | undefined;
   heartbeatOkAt = 0;
@@ -258,7 +261,7 @@ class SimAgent {
       if (r.status === 200) {
         backoff.healthy();
         this.heartbeatOkAt = Date.now();
-        await this.reach.wait(this.heartbeatMs, signal);
+        await this.socketReopened.wait(this.heartbeatMs, signal);
       } else if (r.status === 404) {
         this.workerId = undefined;
         await abortableDelay(backoff.next(), signal);
@@ -301,6 +304,7 @@ class SimAgent {
         if (frame.type === "welcome") {
           welcomed = true;
           this.welcomeAt = Date.now();
+          if (this.#sessions++ > 0) this.socketReopened.notify();
           this.stats.note("upgrade", 101);
           this.reach.reached();
         } else if (frame.type === "ping") {

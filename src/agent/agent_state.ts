@@ -46,6 +46,11 @@ export class AgentState {
    * (protocol 8, v1.1), told by the HTTP client and the WebSocket channel.
    */
   readonly reachability: Reachability;
+  /**
+   * Woken when the WebSocket opens again after it dropped (not on its first open): the
+   * heartbeat then goes out at once, so a restarted server hears from the agent.
+   */
+  readonly socketReopened: Wake = new Wake();
 
   /** Starts with the locally configured intervals. */
   constructor(

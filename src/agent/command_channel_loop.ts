@@ -30,6 +30,7 @@ export async function runCommandChannel(
       await state.changed.wait(60_000, signal);
       continue;
     }
+    let opened = false;
     const channelStop = new AbortController();
     const stop = AbortSignal.any([signal, channelStop.signal]);
     const channel = new CommandChannel({
@@ -51,6 +52,10 @@ export async function runCommandChannel(
         return decision === "accepted" || decision === "replayed" || decision === "refused";
       },
       onState: (websocket) => {
+        if (websocket === "open") {
+          if (opened) state.socketReopened.notify();
+          opened = true;
+        }
         state.setWebSocket(websocket);
         context.statusChanged();
       },

@@ -53,7 +53,7 @@ async function firstSample(context: AgentContext, signal: AbortSignal): Promise<
  * doubling to 60 min); network errors and 5xx back off with full jitter, never waiting
  * longer than one interval or half the time since the server was last reachable (v1.1), and
  * never sooner than `Retry-After`. After an outage another loop noticed (the WebSocket
- * dropped), the heartbeat goes out as soon as any loop reaches the server again.
+ * dropped), the heartbeat goes out as soon as the WebSocket is open again.
  */
 export async function runHeartbeatLoop(context: AgentContext, signal: AbortSignal): Promise<void> {
   const { client, state, logger } = context;
@@ -138,11 +138,13 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         context.statusChanged();
         break;
     }
-    const serverAsked = outcome.kind === "retry" && outcome.retryAfterMs !== undefined;
-    if ((outcome.kind === "ok" || outcome.kind === "retry") && !serverAsked) {
-      // Ends early when another loop reached the server after an outage (the WebSocket
-      // reconnected): the server then hears from this agent at once, not one interval later.
-      // A wait the server asked for (`Retry-After`) is kept in full.
+    if (outcome.kind === "ok") {
+      // Ends early when the WebSocket is open again after it dropped (the server restarted,
+      // say): the server then hears from this agent at once, not up to an interval later.
+      await state.socketReopened.wait(wait, signal);
+    } else if (outcome.kind === "retry" && outcome.retryAfterMs === undefined) {
+      // Ends early as soon as another loop reaches the server (protocol 8, v1.1); a wait the
+      // server asked for (`Retry-After`) is kept in full.
       await reachability.wait(wait, signal);
     } else await abortableDelay(wait, signal);
   }
