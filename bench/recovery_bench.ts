@@ -366,23 +366,14 @@ async function fleet(count: number, outageS: number): Promise<void> {
   /** Runs until every agent is back after `since`; returns the wave's figures. */
   async function wave(name: string, since: number, pid: number): Promise<void> {
     const backAt: number[] = [];
-    const adminLatency: number[] = [];
-    const adminStatuses = new Map<number, number>();
     let peakRss = 0;
     let peakCpu = 0;
     const first = await usage(pid);
     let last = first && { ...first, at: Date.now() };
+    const probe = new Worker(new URL("./_admin_probe.ts", import.meta.url), { type: "module" });
+    probe.postMessage({ url: cp.baseUrl, token: cp.adminToken, intervalMs: 100 });
     const monitor = (async () => {
       while (backAt.length < count && Date.now() - since < 180_000) {
-        const started = performance.now();
-        let status = 0;
-        try {
-          const res = await cp.admin("/api/workers?limit=50");
-          await res.body?.cancel();
-          status = res.status;
-        } catch { /* counted as 0 */ }
-        adminLatency.push(performance.now() - started);
-        adminStatuses.set(status, (adminStatuses.get(status) ?? 0) + 1);
         const now = await usage(pid);
         if (now && last && Date.now() - last.at >= 1000) {
           peakCpu = Math.max(peakCpu, (now.cpuMs - last.cpuMs) / (Date.now() - last.at));
@@ -403,6 +394,12 @@ async function fleet(count: number, outageS: number): Promise<void> {
       return seen.size === count;
     }, { timeoutMs: 180_000, intervalMs: 20, message: `${name}: every agent back` });
     await monitor;
+    const probed = new Promise<{ latencies: number[]; statuses: Record<string, number> }>(
+      (resolve) => probe.onmessage = (event) => resolve(event.data),
+    );
+    probe.postMessage("stop");
+    const { latencies: adminLatency, statuses: adminStatuses } = await probed;
+    probe.terminate();
     const end = await usage(pid);
     const avgCpu = first && end ? (end.cpuMs - first.cpuMs) / (Date.now() - since) : NaN;
     const failures = stats.count((_k, st) => st !== 200 && st !== 101 && st !== 503 && st !== 429);
@@ -420,8 +417,25 @@ async function fleet(count: number, outageS: number): Promise<void> {
       } / ${Math.max(...adminLatency).toFixed(0)} |`,
     );
     console.error(`${name}: counts ${JSON.stringify(Object.fromEntries(stats.counts))}`);
-    console.error(`${name}: admin statuses ${JSON.stringify(Object.fromEntries(adminStatuses))}`);
+    console.error(`${name}: admin statuses ${JSON.stringify(adminStatuses)}`);
   }
+
+  // What one register costs on an idle server (HTTP round trip on loopback included).
+  const idle: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const key = await cp.createKey(`idle${i}`);
+    const started = performance.now();
+    const res = await fetch(cp.baseUrl + Paths.register, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-API-Key": key },
+      body: JSON.stringify({ hostname: `idle-${i}`, platform: "linux", version: "0.0.0-bench" }),
+    });
+    await res.arrayBuffer();
+    if (res.status === 200) idle.push(performance.now() - started);
+  }
+  const idleLine = `one register on an idle server (50 in a row): p50 ${
+    pct(idle, 0.5).toFixed(1)
+  } ms, p99 ${pct(idle, 0.99).toFixed(1)} ms`;
 
   // Cold start: every agent registers at once.
   const coldAt = Date.now();
@@ -452,6 +466,7 @@ async function fleet(count: number, outageS: number): Promise<void> {
   );
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const row of rows) console.log(row);
+  console.log(`\n${idleLine}`);
 }
 
 const mode = positionals[0] ?? "single";
