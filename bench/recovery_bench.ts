@@ -4,8 +4,8 @@
  * - `single`: one real agent and the real control plane (default intervals: heartbeat 30 s,
  *   metrics 10 s). The control plane is SIGKILLed, kept down for the outage, and restarted on
  *   the same port and data dir; a `ping` is queued as soon as it listens again. Measured from
- *   that moment: the agent's first heartbeat (server clock), its WebSocket open (its
- *   `status.json`, polled every 25 ms) and the ping completed (server clock). Goal: each
+ *   that moment: the agent's first heartbeat (server clock), its WebSocket open (its log line
+ *   `WebSocket command channel open`, watched every 25 ms) and the ping completed (server clock). Goal: each
  *   within max(2 s, half the outage), p99 over the runs.
  * - `fleet`: N simulated agents (default 2,000) in this process, each following the agent's
  *   retry rule (`Backoff` + `Reachability` of `src/shared/backoff.ts`: register, heartbeat
@@ -88,14 +88,18 @@ async function single(outages: number[], runs: number): Promise<void> {
       await cp.kill("SIGKILL");
       const killedAt = Date.now();
       await abortableDelay(killedAt + outageS * 1000 - Date.now());
+      const mark = agent.output().length;
       await cp.restart();
       const listeningAt = Date.now();
       const pingId = await admin.command(workerId, "ping");
       const times = { hb: NaN, ws: NaN, ping: NaN };
       await waitFor(async () => {
-        if (Number.isNaN(times.ws) && (await agent.status())?.websocket === "open") {
-          times.ws = Date.now() - listeningAt;
-        }
+        // The agent's log line, read as it comes (status.json is written at most once a second).
+        const out = agent.output();
+        if (
+          Number.isNaN(times.ws) &&
+          (out.length >= mark ? out.slice(mark) : out).includes("WebSocket command channel open")
+        ) times.ws = Date.now() - listeningAt;
         if (Number.isNaN(times.hb)) {
           const w = await admin.json<{ worker: { last_heartbeat: number | null } }>(
             `/api/workers/${workerId}`,
