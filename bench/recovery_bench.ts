@@ -286,7 +286,7 @@ class SimAgent {
       const end = await this.#session(this.wsUrl, this.workerId);
       if (signal.aborted) return;
       this.reach.lost(end.welcomed ? end.closedAt : undefined);
-      await this.reach.wait(backoff.next(), signal);
+      await this.reach.wait(backoff.retryWait(undefined), signal);
       if (end.welcomed) backoff.healthy();
     }
   }

@@ -86,8 +86,9 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
       }
       case "retry":
       case "not_found": {
-        const wait = "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined
-          ? outcome.retryAfterMs
+        // A 404 is an answer (base_url is wrong, say), not an outage: the exponent alone.
+        const wait = outcome.kind === "retry"
+          ? backoff.retryWait(outcome.retryAfterMs)
           : backoff.next();
         // A 404 on register usually means base_url points at the wrong place: say so.
         const hint = outcome.kind === "not_found" ? notFoundHint(context.config().base_url) : "";

@@ -59,6 +59,17 @@ export interface CommandChannelOptions {
   clockJump?: ClockJumpDetector;
 }
 
+/**
+ * Whether a session ended because the server could not be reached: a network error or an
+ * abnormal close (the server went away), or an upgrade refused with 429 or 5xx (a proxy in
+ * front of a server that is down, or a server shedding load). A close the server chose
+ * (with a code) and an unusable frame are answers from a server that is up.
+ */
+function isOutage(end: SocketEnd): boolean {
+  return end.kind === "error" ||
+    (end.kind === "refused" && (end.status === 429 || end.status >= 500));
+}
+
 /** Frame types a newer server may send that this agent ignores (anything not in protocol 3.5). */
 const KNOWN_FRAME_TYPES = ["welcome", "command", "ping", "pong", "disconnect"];
 
@@ -136,11 +147,18 @@ export class CommandChannel {
           break;
         case "retry":
           this.#setState("closed", outcome.reason);
-          this.#options.reachability?.lost(this.#aliveUntil);
-          wait = this.#backoff.retryWait(this.#retryAfterMs);
-          // Reconnect as soon as an HTTP call gets through again (v1.1), unless the server
-          // asked for the wait (`disconnect`).
-          if (this.#retryAfterMs === undefined) wakeEarly = true;
+          if (isOutage(end)) {
+            // The server went away (or a proxy says it is down): at most half the outage, and
+            // at once when an HTTP call gets through again (v1.1), unless the server asked
+            // for the wait (`disconnect`).
+            this.#options.reachability?.lost(this.#aliveUntil);
+            wait = this.#backoff.retryWait(this.#retryAfterMs);
+            wakeEarly = this.#retryAfterMs === undefined;
+          } else {
+            // The server closed the session itself, or sent garbage: it is up, so the
+            // exponent alone (a quick retry would hammer it).
+            wait = this.#retryAfterMs ?? this.#backoff.next();
+          }
           if (outcome.badFrame) {
             logger.warn("the server sent an unusable WebSocket frame; reconnecting", {
               detail: outcome.reason,

@@ -160,9 +160,10 @@ export class Reachability {
 }
 
 /**
- * Full-jitter backoff: the n-th wait is `random(0, min(cap, base * 2^n))`, and with a
- * {@linkcode Reachability} at most {@linkcode outageCapMs} of the time since the server was
- * last reachable (protocol 8, v1.1). Call
+ * Full-jitter backoff: the n-th wait is `random(0, min(cap, base * 2^n))`; a wait after a
+ * failure to reach the server ({@linkcode Backoff.retryWait}) is, with a
+ * {@linkcode Reachability}, also at most {@linkcode outageCapMs} of the time since the server
+ * was last reachable (protocol 8, v1.1). Call
  * {@linkcode Backoff.healthy} whenever the connection works; after `resetAfterMs` of
  * uninterrupted health the attempt count starts over.
  *
@@ -201,25 +202,32 @@ export class Backoff {
   }
 
   /**
-   * The wait before the next try, in milliseconds; counts one failure. Drawn at random below
-   * the exponent's step and, with a {@linkcode Reachability}, below half the time since the
-   * server was last reachable (at least 1 s).
+   * The next jittered wait of the exponent alone, in milliseconds; counts one failure. For
+   * an answer that is not an outage (the server answered, but not as hoped: a 404 to a
+   * heartbeat, a session replaced, an unusable frame), where a quick retry would only hammer
+   * a server that is up.
    */
   next(): number {
-    this.#healthySince = undefined;
-    const step = backoffCeiling(this.#attempt, { baseMs: this.#base, capMs: this.#cap });
-    const ceiling = this.#reachability ? Math.min(step, this.#reachability.capMs()) : step;
-    this.#attempt++;
-    return Math.floor(this.#random() * ceiling);
+    return this.#draw(Infinity);
   }
 
   /**
-   * The wait after a retryable failure: the server's `Retry-After` when it sent one (it wins,
-   * protocol 8), even past the outage cap, else the next jittered wait
-   * ({@linkcode Backoff.next}), at most `capMs`.
+   * The wait after a failure to reach the server (a network error, a timeout, 429, 5xx, a
+   * dropped WebSocket): the server's `Retry-After` when it sent one (it wins, protocol 8,
+   * even past the outage bound); else a jittered wait drawn below the exponent's step and,
+   * with a {@linkcode Reachability}, below half the time since the server was last reachable
+   * (that bound never under 1 s: protocol 8, v1.1); at most `capMs`. Counts one failure.
    */
   retryWait(retryAfterMs: number | undefined, capMs: number = Infinity): number {
-    return retryAfterMs ?? Math.min(this.next(), capMs);
+    if (retryAfterMs !== undefined) return retryAfterMs;
+    return Math.min(this.#draw(this.#reachability?.capMs() ?? Infinity), capMs);
+  }
+
+  #draw(limit: number): number {
+    this.#healthySince = undefined;
+    const step = backoffCeiling(this.#attempt, { baseMs: this.#base, capMs: this.#cap });
+    this.#attempt++;
+    return Math.floor(this.#random() * Math.min(step, limit));
   }
 
   /** Records that the connection works now; resets after `resetAfterMs` of this. */

@@ -71,31 +71,35 @@ Deno.test("Backoff with a Reachability: the cap follows the outage's length", ()
   reachability.lost();
   for (let i = 0; i < 6; i++) backoff.next(); // the exponent alone would allow 60 s now
   clock.now = 10_000;
-  assertEquals(backoff.next(), 4_999, "a 10 s outage: at most 5 s");
+  assertEquals(backoff.retryWait(undefined), 4_999, "a 10 s outage: at most 5 s");
   clock.now = 30_000;
-  assertEquals(backoff.next(), 14_999, "a 30 s outage: at most 15 s");
+  assertEquals(backoff.retryWait(undefined), 14_999, "a 30 s outage: at most 15 s");
   clock.now = 300_000;
-  assertEquals(backoff.next(), 59_999, "a long outage: the protocol's 60 s cap again");
+  assertEquals(
+    backoff.retryWait(undefined),
+    59_999,
+    "a long outage: the protocol's 60 s cap again",
+  );
   // A success moves the reference: the next outage starts from there.
   reachability.reached();
   clock.now = 304_000;
   reachability.lost();
-  assertEquals(backoff.next(), 1_999, "4 s after the last success: at most 2 s");
+  assertEquals(backoff.retryWait(undefined), 1_999, "4 s after the last success: at most 2 s");
 });
 
 Deno.test("Backoff with a Reachability: the exponent still grows from attempt 0", () => {
   const { clock, backoff } = outageBackoff(() => 0.999999);
   clock.now = 100_000;
-  assertEquals([backoff.next(), backoff.next(), backoff.next()], [999, 1_999, 3_999]);
+  assertEquals([0, 1, 2].map(() => backoff.retryWait(undefined)), [999, 1_999, 3_999]);
 });
 
 Deno.test("Backoff with a Reachability: the 1 s floor holds", () => {
   const { clock, backoff } = outageBackoff(() => 0.999999);
   for (let i = 0; i < 8; i++) backoff.next();
   clock.now = 400; // reached 0.4 s ago: half would be 0.2 s
-  assertEquals(backoff.next(), 999);
+  assertEquals(backoff.retryWait(undefined), 999);
   clock.now = 1_900;
-  assertEquals(backoff.next(), 999);
+  assertEquals(backoff.retryWait(undefined), 999);
 });
 
 Deno.test("Backoff with a Reachability: waits stay jittered below the cap", () => {
@@ -105,7 +109,7 @@ Deno.test("Backoff with a Reachability: waits stay jittered below the cap", () =
   clock.now = 10_000;
   const waits = [0, 0.25, 0.5, 0.75].map((value) => {
     r = value;
-    return backoff.next();
+    return backoff.retryWait(undefined);
   });
   assertEquals(waits, [0, 1_250, 2_500, 3_750]);
 });
@@ -151,4 +155,12 @@ Deno.test("Reachability.wait ends early when another loop reaches the server aft
   assertEquals(ended, false);
   controller.abort();
   assertEquals(await whole, false);
+});
+
+Deno.test("Backoff.next() is the exponent alone: an answer that is not an outage is not hurried", () => {
+  const { clock, backoff } = outageBackoff(() => 0.999999);
+  for (let i = 0; i < 5; i++) backoff.next();
+  clock.now = 2_000; // reached 2 s ago: a retry after an outage would wait at most 1 s
+  assertEquals(backoff.next(), 31_999);
+  assertEquals(backoff.retryWait(undefined), 999);
 });
