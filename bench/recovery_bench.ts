@@ -18,11 +18,13 @@
  * ```
  * deno run -A bench/recovery_bench.ts single [--outages 5,10,30,120] [--runs 10]
  * deno run -A bench/recovery_bench.ts fleet [--agents 2000] [--outage 10]
- *   [--max-concurrent-registers N] [--max-concurrent-upgrades N]
+ *   [--max-concurrent-registers N] [--max-concurrent-upgrades N] [--client rule|light]
  * ```
  *
- * The simulated agents are this file's own minimal client rather than the fleet bench's light
- * client: what is measured here is the agent's retry rule, so they use the agent's code for it.
+ * The simulated agents are this file's own minimal client: what is measured is the agent's
+ * retry rule, so they use the agent's code for it. The fleet bench's light client
+ * (`tests/_helpers/light_agent.ts`) retries on the exponent alone; `--client light` runs the
+ * same outage with it, for comparison (a fleet without the v1.1 rule).
  *
  * @module
  */
@@ -36,6 +38,7 @@ import { Wake } from "../src/shared/wake.ts";
 import { Paths } from "../src/protocol/mod.ts";
 import { openWorkerSocket } from "../src/client/worker_socket.ts";
 import { parseRetryAfter } from "../src/client/api_outcome.ts";
+import { startLightFleet } from "../tests/_helpers/light_agent.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -47,6 +50,7 @@ const { values, positionals } = parseArgs({
     outage: { type: "string", default: "10" },
     "max-concurrent-registers": { type: "string" },
     "max-concurrent-upgrades": { type: "string" },
+    client: { type: "string", default: "rule" },
   },
 });
 
@@ -336,11 +340,64 @@ async function usage(pid: number): Promise<{ cpuMs: number; rss: number } | unde
   }
 }
 
+/** What {@linkcode watchServer} saw. */
+interface ServerWatch {
+  avgCpu: number;
+  peakCpu: number;
+  peakRss: number;
+  adminLatency: number[];
+  adminStatuses: Record<string, number>;
+}
+
+/**
+ * Samples the server's CPU and RSS every 100 ms (peak CPU over 1 s windows) and probes its
+ * admin API from a Web Worker, until `stop()`.
+ */
+function watchServer(
+  baseUrl: string,
+  token: string,
+  pid: number,
+): { stop(): Promise<ServerWatch> } {
+  const since = Date.now();
+  let running = true;
+  let peakRss = 0;
+  let peakCpu = 0;
+  const probe = new Worker(new URL("./_admin_probe.ts", import.meta.url), { type: "module" });
+  probe.postMessage({ url: baseUrl, token, intervalMs: 100 });
+  const firstUsage = usage(pid);
+  const monitor = (async () => {
+    const first = await firstUsage;
+    let last = first && { ...first, at: Date.now() };
+    while (running) {
+      const now = await usage(pid);
+      if (now && last && Date.now() - last.at >= 1000) {
+        peakCpu = Math.max(peakCpu, (now.cpuMs - last.cpuMs) / (Date.now() - last.at));
+        last = { ...now, at: Date.now() };
+      }
+      if (now) peakRss = Math.max(peakRss, now.rss);
+      await abortableDelay(100);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await monitor;
+      const probed = new Promise<{ latencies: number[]; statuses: Record<string, number> }>(
+        (resolve) => probe.onmessage = (event) => resolve(event.data),
+      );
+      probe.postMessage("stop");
+      const { latencies, statuses } = await probed;
+      probe.terminate();
+      const first = await firstUsage;
+      const end = await usage(pid);
+      const avgCpu = first && end ? (end.cpuMs - first.cpuMs) / (Date.now() - since) : NaN;
+      return { avgCpu, peakCpu, peakRss, adminLatency: latencies, adminStatuses: statuses };
+    },
+  };
+}
+
 async function fleet(count: number, outageS: number): Promise<void> {
-  const caps: string[] = [];
-  for (const flag of ["max-concurrent-registers", "max-concurrent-upgrades"] as const) {
-    if (values[flag] !== undefined) caps.push(`--${flag}`, values[flag]!);
-  }
+  const caps = capArgs();
   await using cp = await startControlPlane({
     args: [
       "--max-connections-per-address",
@@ -370,23 +427,7 @@ async function fleet(count: number, outageS: number): Promise<void> {
   /** Runs until every agent is back after `since`; returns the wave's figures. */
   async function wave(name: string, since: number, pid: number): Promise<void> {
     const backAt: number[] = [];
-    let peakRss = 0;
-    let peakCpu = 0;
-    const first = await usage(pid);
-    let last = first && { ...first, at: Date.now() };
-    const probe = new Worker(new URL("./_admin_probe.ts", import.meta.url), { type: "module" });
-    probe.postMessage({ url: cp.baseUrl, token: cp.adminToken, intervalMs: 100 });
-    const monitor = (async () => {
-      while (backAt.length < count && Date.now() - since < 180_000) {
-        const now = await usage(pid);
-        if (now && last && Date.now() - last.at >= 1000) {
-          peakCpu = Math.max(peakCpu, (now.cpuMs - last.cpuMs) / (Date.now() - last.at));
-          last = { ...now, at: Date.now() };
-        }
-        if (now) peakRss = Math.max(peakRss, now.rss);
-        await abortableDelay(100);
-      }
-    })();
+    const watch = watchServer(cp.baseUrl, cp.adminToken, pid);
     const seen = new Set<number>();
     await waitFor(() => {
       for (const a of agents) {
@@ -397,15 +438,7 @@ async function fleet(count: number, outageS: number): Promise<void> {
       }
       return seen.size === count;
     }, { timeoutMs: 180_000, intervalMs: 20, message: `${name}: every agent back` });
-    await monitor;
-    const probed = new Promise<{ latencies: number[]; statuses: Record<string, number> }>(
-      (resolve) => probe.onmessage = (event) => resolve(event.data),
-    );
-    probe.postMessage("stop");
-    const { latencies: adminLatency, statuses: adminStatuses } = await probed;
-    probe.terminate();
-    const end = await usage(pid);
-    const avgCpu = first && end ? (end.cpuMs - first.cpuMs) / (Date.now() - since) : NaN;
+    const { avgCpu, peakCpu, peakRss, adminLatency, adminStatuses } = await watch.stop();
     const failures = stats.count((_k, st) => st !== 200 && st !== 101 && st !== 503 && st !== 429);
     rows.push(
       `| ${name} | ${s(pct(backAt, 0.99))} | ${s(Math.max(...backAt))} | ${
@@ -473,9 +506,94 @@ async function fleet(count: number, outageS: number): Promise<void> {
   console.log(`\n${idleLine}`);
 }
 
+/**
+ * The same outage with the fleet bench's light client (`tests/_helpers/light_agent.ts`), whose
+ * retries follow the exponent alone (full jitter, capped at 30 s) and know no outage bound:
+ * what a fleet without the v1.1 rule does. An agent is back when its WebSocket is welcomed
+ * again (the light client sends its heartbeats on its own 30 s schedule).
+ */
+async function lightFleet(count: number, outageS: number): Promise<void> {
+  await using cp = await startControlPlane({
+    args: [
+      "--max-connections-per-address",
+      "0",
+      "--max-connections",
+      "6000",
+      "--log-level",
+      "warn",
+      ...capArgs(),
+    ],
+  });
+  console.error(`starting ${count} light agents`);
+  await using fleet = await startLightFleet({
+    baseUrls: [cp.baseUrl],
+    admin: cp.admin,
+    count,
+    heartbeatIntervalMs: 30_000,
+    metricsIntervalMs: 0,
+    concurrency: 32,
+  });
+  await waitFor(() => fleet.agents.every((a) => a.connected), {
+    timeoutMs: 180_000,
+    message: "every light agent connected",
+  });
+  fleet.stats.take();
+  const sessionsBefore = fleet.agents.map((a) => a.sessions);
+  await cp.kill("SIGKILL");
+  const killedAt = Date.now();
+  await abortableDelay(killedAt + outageS * 1000 - Date.now());
+  await cp.restart();
+  const since = Date.now();
+  const watch = watchServer(cp.baseUrl, cp.adminToken, cp.pid);
+  const backAt: number[] = [];
+  const seen = new Set<number>();
+  await waitFor(() => {
+    for (const [i, a] of fleet.agents.entries()) {
+      if (!seen.has(i) && a.connected && a.sessions > sessionsBefore[i]!) {
+        seen.add(i);
+        backAt.push(Date.now() - since);
+      }
+    }
+    return seen.size === count;
+  }, { timeoutMs: 300_000, intervalMs: 20, message: "every light agent back" });
+  const w = await watch.stop();
+  const window = fleet.stats.take();
+  console.error(
+    `light client: ok ${JSON.stringify(window.ok)} errors ${JSON.stringify(window.errors)}`,
+  );
+  const count503 = Object.entries(window.errors).filter(([k]) => k.endsWith(" 503"))
+    .reduce((n, [, v]) => n + v, 0);
+  const count429 = Object.entries(window.errors).filter(([k]) => k.endsWith(" 429"))
+    .reduce((n, [, v]) => n + v, 0);
+  console.log(`\n${count} light agents (fleet bench client, no outage bound), ${machine()}\n`);
+  console.log(
+    "| wave | 99 % back (s) | 100 % back (s) | 503 | 429 | server CPU avg / peak 1 s (%) | server RSS peak (MiB) | admin API p50 / p99 / max (ms) |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log(
+    `| after a ${outageS} s outage | ${s(pct(backAt, 0.99))} | ${
+      s(Math.max(...backAt))
+    } | ${count503} | ${count429} | ${(w.avgCpu * 100).toFixed(0)} / ${
+      (w.peakCpu * 100).toFixed(0)
+    } | ${(w.peakRss / 2 ** 20).toFixed(0)} | ${pct(w.adminLatency, 0.5).toFixed(0)} / ${
+      pct(w.adminLatency, 0.99).toFixed(0)
+    } / ${Math.max(...w.adminLatency).toFixed(0)} |`,
+  );
+}
+
+function capArgs(): string[] {
+  const caps: string[] = [];
+  for (const flag of ["max-concurrent-registers", "max-concurrent-upgrades"] as const) {
+    if (values[flag] !== undefined) caps.push(`--${flag}`, values[flag]!);
+  }
+  return caps;
+}
+
 const mode = positionals[0] ?? "single";
 if (mode === "single") {
   await single(values.outages!.split(",").map(Number), Number(values.runs));
+} else if (mode === "fleet" && values.client === "light") {
+  await lightFleet(Number(values.agents), Number(values.outage));
 } else if (mode === "fleet") {
   await fleet(Number(values.agents), Number(values.outage));
 } else {
