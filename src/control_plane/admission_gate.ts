@@ -191,7 +191,7 @@ export function admissionMiddleware(
 export interface AdmissionGates {
   /** `POST /api/workers/register`. */
   register: AdmissionGate;
-  /** `GET /ws/workers` (the WebSocket upgrade). */
+  /** `GET /api/v1/workers/ws` (the WebSocket upgrade, `Paths.websocket`). */
   upgrade: AdmissionGate;
 }
 

@@ -7,6 +7,8 @@ import {
 } from "../../src/control_plane/admission_gate.ts";
 import { startupGrace } from "../../src/control_plane/startup_grace.ts";
 import { UsageError } from "../../src/shared/usage_error.ts";
+import { Paths } from "../../src/protocol/mod.ts";
+import { testPlane } from "./_fixtures.ts";
 
 function admitted(admission: Admission): () => void {
   if (!admission.admitted) throw new Error("expected the gate to admit");
@@ -110,4 +112,29 @@ Deno.test("startupGrace stays closed for the grace period, then open for good", 
   assertEquals(open(), true);
   now = 0; // a clock stepping back does not close it again
   assertEquals(open(), true);
+});
+
+Deno.test("WebSocket upgrades over --max-concurrent-upgrades get 503 + Retry-After, not an error", async () => {
+  using plane = testPlane({ maxConcurrentUpgrades: 2, rateLimitPerSecond: 0 });
+  const { key, workerId } = await plane.registerWorker();
+  // 40 upgrade requests at once: each is in flight while its key is checked (an await).
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, () =>
+      plane.call(Paths.websocket, {
+        key,
+        headers: { "X-Worker-Id": workerId, Upgrade: "websocket", Connection: "Upgrade" },
+      })),
+  );
+  const refused = answers.filter((res) => res.status === 503);
+  assert(refused.length > 0 && refused.length < 40, `${refused.length} of 40 refused`);
+  for (const res of refused) {
+    const seconds = Number(res.headers.get("Retry-After"));
+    assert(Number.isInteger(seconds) && seconds >= 1 && seconds <= 60);
+    assertEquals((await res.json()).code, "rate_limited");
+  }
+  // The admitted ones got past the gate (here to Deno's handshake check: no real socket).
+  assert(answers.some((res) => res.status === 400));
+  assertEquals(plane.cp.admission.upgrade.stats.inFlight, 0, "every admitted one released");
+  assertEquals(plane.logs.filter((l) => l.includes('"level":"error"')), [], "503s are no errors");
+  await Promise.all(answers.filter((res) => !res.bodyUsed).map((res) => res.body?.cancel()));
 });
