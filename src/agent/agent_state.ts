@@ -9,6 +9,7 @@
 import type { Sample } from "../protocol/mod.ts";
 import type { AgentStatus, ConnectionState, WebSocketState } from "../state/agent_status.ts";
 import { Wake } from "../shared/wake.ts";
+import { Reachability } from "../shared/backoff.ts";
 
 /**
  * One place for the facts the loops share: the worker id and server-set intervals from
@@ -40,11 +41,24 @@ export class AgentState {
   draining = false;
   /** Woken on every change above made through the methods, and by a config change. */
   readonly changed: Wake = new Wake();
+  /**
+   * When the server was last reachable: the one clock every retry wait is capped by
+   * (protocol 8, v1.1), told by the HTTP client and the WebSocket channel.
+   */
+  readonly reachability: Reachability;
+  /**
+   * Woken when the WebSocket opens again after it dropped (not on its first open): the
+   * heartbeat then goes out at once, so a restarted server hears from the agent.
+   */
+  readonly socketReopened: Wake = new Wake();
 
   /** Starts with the locally configured intervals. */
-  constructor(options: { heartbeatMs: number; metricsMs: number }) {
+  constructor(
+    options: { heartbeatMs: number; metricsMs: number; reachability?: Reachability },
+  ) {
     this.heartbeatMs = options.heartbeatMs;
     this.metricsMs = options.metricsMs;
+    this.reachability = options.reachability ?? new Reachability();
   }
 
   /**

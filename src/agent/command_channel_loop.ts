@@ -1,5 +1,6 @@
 /** Runs the WebSocket command channel for the current registration. */
 import { CommandChannel } from "../client/command_channel.ts";
+import { Backoff } from "../shared/backoff.ts";
 import type { AgentContext } from "./agent_context.ts";
 import { markKeyInUse } from "./auth_refused.ts";
 
@@ -29,6 +30,7 @@ export async function runCommandChannel(
       await state.changed.wait(60_000, signal);
       continue;
     }
+    let opened = false;
     const channelStop = new AbortController();
     const stop = AbortSignal.any([signal, channelStop.signal]);
     const channel = new CommandChannel({
@@ -38,12 +40,22 @@ export async function runCommandChannel(
       instanceId: context.instanceId,
       logger,
       now: context.now,
+      reachability: state.reachability,
+      backoff: new Backoff({
+        random: context.random,
+        now: context.now,
+        reachability: state.reachability,
+      }),
       ...(options.client ? { client: options.client } : {}),
       onCommand: async (raw) => {
         const decision = await context.intake.receive(raw, "websocket");
         return decision === "accepted" || decision === "replayed" || decision === "refused";
       },
       onState: (websocket) => {
+        if (websocket === "open") {
+          if (opened) state.socketReopened.notify();
+          opened = true;
+        }
         state.setWebSocket(websocket);
         context.statusChanged();
       },

@@ -51,11 +51,14 @@ async function firstSample(context: AgentContext, signal: AbortSignal): Promise<
  * down or unsupported), at most 10 per answer as the protocol allows. 404 registers again;
  * 401/403 shows `auth_failed` and 409 `key_in_use`, each retried on the slow schedule (5 min
  * doubling to 60 min); network errors and 5xx back off with full jitter, never waiting
- * longer than one interval and never sooner than `Retry-After`.
+ * longer than one interval or half the time since the server was last reachable (v1.1), and
+ * never sooner than `Retry-After`. After an outage another loop noticed (the WebSocket
+ * dropped), the heartbeat goes out as soon as the WebSocket is open again.
  */
 export async function runHeartbeatLoop(context: AgentContext, signal: AbortSignal): Promise<void> {
   const { client, state, logger } = context;
-  const backoff = new Backoff({ random: context.random, now: context.now });
+  const { reachability } = state;
+  const backoff = new Backoff({ random: context.random, now: context.now, reachability });
   const authRetry = new AuthRetrySchedule();
   await firstSample(context, signal);
   while (!signal.aborted) {
@@ -135,7 +138,15 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
         context.statusChanged();
         break;
     }
-    await abortableDelay(wait, signal);
+    if (outcome.kind === "ok") {
+      // Ends early when the WebSocket is open again after it dropped (the server restarted,
+      // say): the server then hears from this agent at once, not up to an interval later.
+      await state.socketReopened.wait(wait, signal);
+    } else if (outcome.kind === "retry" && outcome.retryAfterMs === undefined) {
+      // Ends early as soon as another loop reaches the server (protocol 8, v1.1); a wait the
+      // server asked for (`Retry-After`) is kept in full.
+      await reachability.wait(wait, signal);
+    } else await abortableDelay(wait, signal);
   }
 }
 

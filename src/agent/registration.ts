@@ -14,14 +14,16 @@ export function clampIntervalMs(seconds: number, bounds: { min: number; max: num
 
 /**
  * Registers until the server answers 200, then stores the worker id, WebSocket URL and
- * clamped intervals in the state. Network errors and 5xx back off with full jitter; a
+ * clamped intervals in the state. Network errors and 5xx back off with full jitter (at most
+ * half the time since the server was last reachable, `Retry-After` winning); a
  * refused key (401/403) logs one line, shows `auth_failed` and retries on the slow schedule;
  * a key held by another machine (409 `key_in_use`) the same, naming that machine.
  * Returns without registering only when `signal` aborts.
  */
 export async function registerWorker(context: AgentContext, signal: AbortSignal): Promise<void> {
   const { client, state, logger } = context;
-  const backoff = new Backoff({ random: context.random, now: context.now });
+  const { reachability } = state;
+  const backoff = new Backoff({ random: context.random, now: context.now, reachability });
   const authRetry = new AuthRetrySchedule();
   while (!signal.aborted) {
     state.setConnection(state.refused ? state.connection : "registering");
@@ -84,8 +86,9 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
       }
       case "retry":
       case "not_found": {
-        const wait = "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined
-          ? outcome.retryAfterMs
+        // A 404 is an answer (base_url is wrong, say), not an outage: the exponent alone.
+        const wait = outcome.kind === "retry"
+          ? backoff.retryWait(outcome.retryAfterMs)
           : backoff.next();
         // A 404 on register usually means base_url points at the wrong place: say so.
         const hint = outcome.kind === "not_found" ? notFoundHint(context.config().base_url) : "";
@@ -100,7 +103,10 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
         logger.debug("registration failed, retrying", { reason, wait_ms: wait });
         state.setConnection("reconnecting", `register: ${reason}`);
         context.statusChanged();
-        await abortableDelay(wait, signal);
+        // Ends early once any loop reaches the server again, unless the server asked for it.
+        if ("retryAfterMs" in outcome && outcome.retryAfterMs !== undefined) {
+          await abortableDelay(wait, signal);
+        } else await reachability.wait(wait, signal);
         break;
       }
     }

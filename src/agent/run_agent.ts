@@ -14,6 +14,7 @@ import { WorkerClient } from "../client/worker_client.ts";
 import { createCollector } from "../collector/mod.ts";
 import { Executor } from "../executor/executor.ts";
 import { createHandlers } from "../executor/handlers/mod.ts";
+import { Reachability } from "../shared/backoff.ts";
 import {
   type CommandVerifier,
   deriveSigningKey,
@@ -116,15 +117,18 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   });
 
   const agentFetch = await createAgentFetch({ caFile: initial.ca_file, proxy: initial.proxy });
+  const reachability = new Reachability({ now });
   const client = new WorkerClient({
     baseUrl: initial.base_url,
     apiKey: initial.api_key,
     fetch: agentFetch.fetch,
     now,
+    reachability,
   });
   const state = new AgentState({
     heartbeatMs: clampIntervalMs(initial.heartbeat_interval_seconds, HEARTBEAT_INTERVAL_BOUNDS),
     metricsMs: clampIntervalMs(initial.metrics_interval_seconds, METRICS_INTERVAL_BOUNDS),
+    reachability,
   });
   const verifier = await commandVerifier(initial);
   const seen = await SeenIdStore.open(stateDir, { now });

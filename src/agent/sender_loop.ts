@@ -9,6 +9,7 @@
 import type { ApiOutcome } from "../client/api_outcome.ts";
 import { Backoff } from "../shared/backoff.ts";
 import type { Wake } from "../shared/wake.ts";
+import { abortableDelay } from "../shared/delay.ts";
 import type { AgentContext } from "./agent_context.ts";
 
 /** An answer the lane decides about itself (the loop handles ok, retry, auth, key in use). */
@@ -40,7 +41,8 @@ export interface SenderLane<Batch> {
 /**
  * Sends `lane`'s oldest batch whenever there is one and the agent is connected, and removes
  * it once the server took it. Network errors, timeouts, 429 and 5xx back off with full
- * jitter (never longer than one heartbeat interval, never sooner than `Retry-After`); a
+ * jitter (never longer than one heartbeat interval or half the time since the server was
+ * last reachable, never sooner than `Retry-After`); a
  * refused key or a key in use waits for the heartbeat loop, which owns those states, to see
  * the server take the agent again. Every other answer is the lane's to judge.
  */
@@ -50,7 +52,8 @@ export async function runSender<Batch>(
   signal: AbortSignal,
 ): Promise<void> {
   const { state } = context;
-  const backoff = new Backoff({ random: context.random, now: context.now });
+  const { reachability } = state;
+  const backoff = new Backoff({ random: context.random, now: context.now, reachability });
   while (!signal.aborted) {
     if (lane.depth === 0) {
       await lane.wake.wait(60_000, signal);
@@ -71,12 +74,14 @@ export async function runSender<Batch>(
         await lane.delivered(batch);
         context.statusChanged();
         break;
-      case "retry":
-        await state.changed.wait(
-          backoff.retryWait(outcome.retryAfterMs, state.heartbeatMs),
-          signal,
-        );
+      case "retry": {
+        const wait = backoff.retryWait(outcome.retryAfterMs, state.heartbeatMs);
+        // Ends early once any loop reaches the server again (protocol 8, v1.1), unless the
+        // server asked for the wait (`Retry-After`).
+        if (outcome.retryAfterMs !== undefined) await abortableDelay(wait, signal);
+        else await reachability.wait(wait, signal);
         break;
+      }
       case "auth":
       case "key_in_use":
         await state.changed.wait(state.heartbeatMs, signal);

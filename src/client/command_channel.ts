@@ -10,7 +10,7 @@ import {
 } from "../protocol/mod.ts";
 import { parseBoundedJson } from "../protocol/bounded_json.ts";
 import type { WebSocketState } from "../state/agent_status.ts";
-import { AuthRetrySchedule, Backoff } from "../shared/backoff.ts";
+import { AuthRetrySchedule, Backoff, type Reachability } from "../shared/backoff.ts";
 import { boundServerWaitMs, classifySocketEnd, type SocketEnd } from "./api_outcome.ts";
 import { ClockJumpDetector } from "./clock_jump.ts";
 import { abortableDelay } from "../shared/delay.ts";
@@ -43,14 +43,31 @@ export interface CommandChannelOptions {
   client?: Deno.HttpClient;
   /** @default {WS_PING_INTERVAL_MS} */
   pingIntervalMs?: number;
-  /** Reconnect schedule. @default {new Backoff()} */
+  /** Reconnect schedule. @default {new Backoff({ reachability })} */
   backoff?: Backoff;
+  /**
+   * When the server was last reachable (protocol 8, v1.1): a welcome or pong is `reached()`,
+   * a session that ends for a retry is `lost()` (alive until it closed), and a reconnect
+   * wait ends as soon as any other loop reaches the server. @default none
+   */
+  reachability?: Reachability;
   /** Wait schedule after the server refused the key or found it in use. @default {new AuthRetrySchedule()} */
   authRetry?: AuthRetrySchedule;
   /** Wall clock. @default {Date.now} */
   now?: () => number;
   /** Jump detection. @default {new ClockJumpDetector()} */
   clockJump?: ClockJumpDetector;
+}
+
+/**
+ * Whether a session ended because the server could not be reached: a network error or an
+ * abnormal close (the server went away), or an upgrade refused with 429 or 5xx (a proxy in
+ * front of a server that is down, or a server shedding load). A close the server chose
+ * (with a code) and an unusable frame are answers from a server that is up.
+ */
+function isOutage(end: SocketEnd): boolean {
+  return end.kind === "error" ||
+    (end.kind === "refused" && (end.status === 429 || end.status >= 500));
 }
 
 /** Frame types a newer server may send that this agent ignores (anything not in protocol 3.5). */
@@ -77,7 +94,8 @@ export class CommandChannel {
   /** Creates a channel; nothing connects until {@linkcode CommandChannel.run}. */
   constructor(options: CommandChannelOptions) {
     this.#options = options;
-    this.#backoff = options.backoff ?? new Backoff();
+    this.#backoff = options.backoff ??
+      new Backoff(options.reachability ? { reachability: options.reachability } : {});
     this.#authRetry = options.authRetry ?? new AuthRetrySchedule();
     this.#now = options.now ?? Date.now;
   }
@@ -96,6 +114,7 @@ export class CommandChannel {
       if (signal.aborted || end.kind === "aborted") break;
       const outcome = classifySocketEnd(end);
       let wait: number;
+      let wakeEarly = false;
       switch (outcome.kind) {
         case "unsupported":
           this.#setState("unsupported", outcome.reason);
@@ -128,7 +147,18 @@ export class CommandChannel {
           break;
         case "retry":
           this.#setState("closed", outcome.reason);
-          wait = this.#backoff.retryWait(this.#retryAfterMs);
+          if (isOutage(end)) {
+            // The server went away (or a proxy says it is down): at most half the outage, and
+            // at once when an HTTP call gets through again (v1.1), unless the server asked
+            // for the wait (`disconnect`).
+            this.#options.reachability?.lost(this.#aliveUntil);
+            wait = this.#backoff.retryWait(this.#retryAfterMs);
+            wakeEarly = this.#retryAfterMs === undefined;
+          } else {
+            // The server closed the session itself, or sent garbage: it is up, so the
+            // exponent alone (a quick retry would hammer it).
+            wait = this.#retryAfterMs ?? this.#backoff.next();
+          }
           if (outcome.badFrame) {
             logger.warn("the server sent an unusable WebSocket frame; reconnecting", {
               detail: outcome.reason,
@@ -140,13 +170,17 @@ export class CommandChannel {
           break;
       }
       this.#retryAfterMs = undefined;
-      await abortableDelay(wait, signal);
+      const reachability = this.#options.reachability;
+      if (wakeEarly && reachability) await reachability.wait(wait, signal);
+      else await abortableDelay(wait, signal);
     }
     this.#setState("closed");
   }
 
   #retryAfterMs: number | undefined;
   #replacedStreak = false;
+  /** When the session that just ended was last known to work (for `reachability.lost`). */
+  #aliveUntil: number | undefined;
 
   #setState(state: WebSocketState, detail?: string): void {
     if (state === this.#state) return;
@@ -174,6 +208,8 @@ export class CommandChannel {
       let welcomed = false;
       let errorMessage = "";
       let outstandingPings = 0;
+      let heardAt: number | undefined;
+      this.#aliveUntil = undefined;
       let ticker: ReturnType<typeof setInterval> | undefined;
       let socket: WebSocket;
       try {
@@ -228,6 +264,7 @@ export class CommandChannel {
           }
           if (outstandingPings >= WS_MAX_MISSED_PONGS) {
             logger.warn("WebSocket missed 2 pongs; reconnecting");
+            this.#aliveUntil = heardAt;
             closeSocket(CloseCode.goingAway, "missed pongs");
             finish({ kind: "error", message: "missed pongs" });
             return;
@@ -240,6 +277,8 @@ export class CommandChannel {
         errorMessage = (event as ErrorEvent).message ?? "WebSocket error";
       };
       socket.onclose = (event) => {
+        // A session that worked carried until the server closed it (or went away).
+        if (!settled && welcomed) this.#aliveUntil = this.#now();
         const status = /Invalid status code:? (\d{3})/.exec(errorMessage)?.[1];
         if (!welcomed && status !== undefined) {
           finish({ kind: "refused", status: Number(status), message: errorMessage });
@@ -283,9 +322,11 @@ export class CommandChannel {
           return;
         }
         const frame = parsed.value;
+        heardAt = this.#now();
         switch (frame.type) {
           case "welcome":
             welcomed = true;
+            this.#options.reachability?.reached();
             this.#backoff.healthy();
             this.#authRetry.reset();
             break;
@@ -294,6 +335,7 @@ export class CommandChannel {
             break;
           case "pong":
             outstandingPings = 0;
+            this.#options.reachability?.reached();
             this.#replacedStreak = false;
             this.#backoff.healthy();
             break;

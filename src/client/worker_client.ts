@@ -19,6 +19,7 @@ import {
 import { MAX_ANSWER_BYTES, parseBoundedJson } from "../protocol/bounded_json.ts";
 import { isLoopbackHost } from "../protocol/loopback.ts";
 import { BodyTooLargeError, readBoundedBytes } from "../shared/bounded_read.ts";
+import type { Reachability } from "../shared/backoff.ts";
 import { type ApiOutcome, classifyFailure } from "./api_outcome.ts";
 import { describeNetworkError } from "./diagnose.ts";
 import { userAgent } from "./user_agent.ts";
@@ -35,6 +36,11 @@ export interface WorkerClientOptions {
   now?: () => number;
   /** Per-request timeout. @default {15000} */
   timeoutMs?: number;
+  /**
+   * Told of every answer that counts for the retry rule (protocol 8, v1.1): `ok` is
+   * `reached()`, `retry` is `lost()`. @default none
+   */
+  reachability?: Reachability;
 }
 
 /** Options of one request. */
@@ -57,6 +63,7 @@ export class WorkerClient {
   #now: () => number;
   #timeoutMs: number;
   #skewMs: number | undefined;
+  #reachability: Reachability | undefined;
 
   /** Creates a client; checks that the URL is https or loopback http. */
   constructor(options: WorkerClientOptions) {
@@ -71,6 +78,7 @@ export class WorkerClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#reachability = options.reachability;
   }
 
   /** `server_time - local time` measured on the last answer that carried it, in ms. */
@@ -119,6 +127,19 @@ export class WorkerClient {
     body: unknown,
     schema: S,
     options: RequestOptions = {},
+  ): Promise<ApiOutcome<z.infer<S>>> {
+    const outcome = await this.#request(path, body, schema, options);
+    // The agent's own shutdown says nothing about the server.
+    if (outcome.kind === "ok") this.#reachability?.reached();
+    else if (outcome.kind === "retry" && !options.signal?.aborted) this.#reachability?.lost();
+    return outcome;
+  }
+
+  async #request<S extends z.ZodType>(
+    path: string,
+    body: unknown,
+    schema: S,
+    options: RequestOptions,
   ): Promise<ApiOutcome<z.infer<S>>> {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;

@@ -57,6 +57,7 @@ import type { MetricSeries } from "./metric_downsample.ts";
 import { HeartbeatHistory } from "./heartbeat_history.ts";
 import { HttpError } from "./http_error.ts";
 import { assertMayClaim } from "./instance_claim.ts";
+import { type AdmissionGates, admissionMiddleware } from "./admission_gate.ts";
 import type { MetricStore } from "./metric_store.ts";
 import {
   ConflictError,
@@ -119,6 +120,8 @@ export interface AppContext {
   adminSessions: AdminSessions;
   /** How long a command waits to be delivered (ms). */
   commandDeliveryWindowMs: number;
+  /** Caps of registers and WebSocket upgrades at once (issue 15); none when absent. */
+  admission?: AdmissionGates;
 }
 
 /** Connection facts the server passes along with a request. */
@@ -346,7 +349,8 @@ export function createApp(
     };
     const workerId = c.get("workerId");
     if (workerId) fields.worker_id = workerId;
-    if (status >= 500) ctx.logger.error("request", fields);
+    // A 503 is deliberate (starting up, the admission gates): not an error of the server.
+    if (status >= 500 && status !== 503) ctx.logger.error("request", fields);
     else ctx.logger.info("request", fields);
   });
   app.onError((error, c) => errorResponse(error, { now, logger: ctx.logger, path: c.req.path }));
@@ -362,6 +366,8 @@ export function createApp(
   });
 
   // ---- worker endpoints (protocol 3) ----
+  app.use(Paths.register, admissionMiddleware(ctx.admission?.register, "registers"));
+  app.use(Paths.websocket, admissionMiddleware(ctx.admission?.upgrade, "WebSocket upgrades"));
   app.post(Paths.register, async (c) => {
     // A key in a header is checked before the body is read. FTL sends it in the body, which
     // is then read first, but only up to 64 KiB and under the body deadline.

@@ -14,6 +14,8 @@ import {
 } from "./_deps.ts";
 import { randomId } from "./_random_id.ts";
 import { createApp, type RequestInfo } from "./app.ts";
+import { type AdmissionGates, createAdmissionGates } from "./admission_gate.ts";
+import { startupGrace } from "./startup_grace.ts";
 import { AdminSessions } from "./admin_session.ts";
 import { CommandDelivery } from "./command_delivery.ts";
 import type { SigningMode } from "./command_signer.ts";
@@ -94,6 +96,10 @@ export interface ControlPlaneOptions {
   bodyTimeoutMs?: number;
   /** Stored sample bytes per worker before its samples get 429; 0 turns it off. @default {256 MiB} */
   workerQuotaBytes?: number;
+  /** Registers handled at once; more get 503 + `Retry-After` (issue 15). @default {64} */
+  maxConcurrentRegisters?: number;
+  /** WebSocket upgrades handled at once; more get 503 + `Retry-After`. @default {128} */
+  maxConcurrentUpgrades?: number;
 }
 
 /** A control plane: the HTTP handler plus its background work. */
@@ -120,6 +126,8 @@ export interface ControlPlane {
   readonly bus: ClusterBus;
   /** Live updates pushed to the dashboard. */
   readonly events: LiveEvents;
+  /** The register and upgrade caps (issue 15). */
+  readonly admission: AdmissionGates;
   /** Tells every agent to disconnect and closes the sessions (bounded by `signal`). */
   drain(signal?: AbortSignal): Promise<void>;
 }
@@ -201,6 +209,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     burst: options.rateLimitBurst ?? Math.max(1, Math.ceil(rate * 2)),
     now,
   });
+  const admission = createAdmissionGates({ ...options, now });
   const fetch = createApp({
     keys,
     workers,
@@ -225,12 +234,15 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     ping: () => storage.ping(),
     adminSessions: new AdminSessions({ adminToken: options.adminToken, now }),
     commandDeliveryWindowMs: deliveryWindowMs,
+    admission,
   });
 
   const retentionMs = options.metricsRetentionMs ?? DEFAULT_METRICS_RETENTION_MS;
   let lastPrune = Number.NEGATIVE_INFINITY;
   let leading = false;
 
+  // Issue 15: no worker is marked offline during the first heartbeat interval after a start.
+  const offlineSweepOpen = startupGrace({ graceMs: heartbeatIntervalSeconds * 1000, now });
   async function sweepAsLeader(): Promise<boolean> {
     const lead = await storage.leadership.tryLead();
     if (lead !== leading) {
@@ -242,7 +254,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     if (!lead) return false;
     const timedOut = await commands.sweepTimeouts();
     if (timedOut.length > 0) logger.info("commands timed out", { count: timedOut.length });
-    const offline = await workers.markStaleOffline(
+    const offline = !offlineSweepOpen() ? [] : await workers.markStaleOffline(
       now() - MISSED_HEARTBEATS_OFFLINE * heartbeatIntervalSeconds * 1000,
     );
     for (const workerId of offline) {
@@ -274,6 +286,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     storage,
     bus,
     events,
+    admission,
     drain: async (signal) => {
       // Event streams never end by themselves: close them, or shutdown waits for them.
       events.close();

@@ -34,6 +34,7 @@ import { clusterOf, connectNatsBus } from "./cluster/nats_bus.ts";
 import { redactUrl } from "./storage/redact_url.ts";
 import type { Logger } from "../log/logger.ts";
 import { serveControlPlane } from "./server.ts";
+import { admissionCaps } from "./admission_gate.ts";
 import { UsageError } from "../shared/usage_error.ts";
 
 const USAGE = `Usage:
@@ -72,6 +73,10 @@ Flags:
   --idle-timeout S          close keep-alive connections idle for S seconds (default 30)
   --max-connections N       open client connections at most (default from the fd limit)
   --max-connections-per-address N   per client address, 0 = no cap (default max/8)
+  --max-concurrent-registers N   registers handled at once, more get 503 + Retry-After
+                            (else FTL_MAX_CONCURRENT_REGISTERS; default 64)
+  --max-concurrent-upgrades N    WebSocket upgrades handled at once, the same way
+                            (else FTL_MAX_CONCURRENT_UPGRADES; default 128)
   --sweep-interval S        how often timeouts/offline/redelivery are checked (default 1)
   --log-level L             debug|info|warn|error (default info)
   --log-format F            text|json (default text)
@@ -113,6 +118,8 @@ export async function main(args: string[]): Promise<number> {
         "idle-timeout": { type: "string" },
         "max-connections": { type: "string" },
         "max-connections-per-address": { type: "string" },
+        "max-concurrent-registers": { type: "string" },
+        "max-concurrent-upgrades": { type: "string" },
         "sweep-interval": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
@@ -263,6 +270,7 @@ async function serve(values: Values, dataDir: string): Promise<number> {
     signing,
     adminToken: admin.token,
     connectionLimits,
+    ...admissionCaps(values, (name) => Deno.env.get(name)),
     ...defined({
       hostname: values.hostname as string | undefined,
       port,

@@ -50,10 +50,120 @@ export interface BackoffOptions {
   random?: () => number;
   /** Clock in Unix milliseconds. @default {Date.now} */
   now?: () => number;
+  /**
+   * When the server was last reachable (protocol 8, v1.1): with it, no wait is longer than
+   * {@linkcode outageCapMs} of the time since then. @default none (the exponent alone)
+   */
+  reachability?: Reachability;
+}
+
+/** The least bound {@linkcode outageCapMs} gives, in ms (protocol 8, v1.1). */
+export const OUTAGE_CAP_FLOOR_MS = 1_000;
+
+/**
+ * The longest wait after a failure when the server was last reachable `sinceReachableMs`
+ * ago (protocol 8, v1.1): half of that, and never under 1 s. So an agent is back within about
+ * half an outage's length after it ends (a 10 s outage: within 5 s), however many failures it
+ * counted: the exponent alone would let a 10 s outage draw waits of 16–32 s.
+ *
+ * @example
+ * ```ts
+ * outageCapMs(10_000); // 5000
+ * outageCapMs(600); // 1000
+ * ```
+ */
+export function outageCapMs(sinceReachableMs: number): number {
+  return Math.max(OUTAGE_CAP_FLOOR_MS, Math.floor(Math.max(0, sinceReachableMs) / 2));
 }
 
 /**
- * Full-jitter backoff: the n-th wait is `random(0, min(cap, base * 2^n))`. Call
+ * When the server was last reachable, shared by every loop that talks to it (register,
+ * heartbeat, the senders, the WebSocket): any successful HTTP answer or a WebSocket welcome
+ * or pong is {@linkcode Reachability.reached}; a failure that calls for a retry is
+ * {@linkcode Reachability.lost}. Each loop's {@linkcode Backoff} caps its waits from it
+ * ({@linkcode outageCapMs}), and a loop waiting out a failure ({@linkcode Reachability.wait})
+ * tries again as soon as another loop reached the server, so the WebSocket reconnects as soon
+ * as a heartbeat goes through, not on its own schedule.
+ *
+ * Before anything was reached, the reference is when this object was made (the agent's
+ * start): an agent started during an outage comes back as quickly as one that saw it begin.
+ */
+export class Reachability {
+  #now: () => number;
+  #lastReachableAt: number;
+  #down = false;
+  #waiters = new Set<() => void>();
+
+  /** Starts "reachable now" (see the class note). */
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#lastReachableAt = this.#now();
+  }
+
+  /** When the server was last known reachable, in Unix ms. */
+  get lastReachableAt(): number {
+    return this.#lastReachableAt;
+  }
+
+  /** Whether the last word was a failure ({@linkcode Reachability.lost}, no success since). */
+  get down(): boolean {
+    return this.#down;
+  }
+
+  /** The longest wait a failure may draw now ({@linkcode outageCapMs}). */
+  capMs(): number {
+    return outageCapMs(this.#now() - this.#lastReachableAt);
+  }
+
+  /** The server answered (a 2xx, a WebSocket welcome or pong): wakes every loop waiting out a failure. */
+  reached(): void {
+    this.#lastReachableAt = Math.max(this.#lastReachableAt, this.#now());
+    if (!this.#down) return;
+    this.#down = false;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * A try failed in a way that calls for a retry. `aliveUntil` is when the server was last
+   * seen working, when the failure is the end of a connection that worked until then (a
+   * WebSocket that was open until the server went away).
+   */
+  lost(aliveUntil?: number): void {
+    if (aliveUntil !== undefined && Number.isFinite(aliveUntil)) {
+      this.#lastReachableAt = Math.max(this.#lastReachableAt, Math.min(aliveUntil, this.#now()));
+    }
+    this.#down = true;
+  }
+
+  /**
+   * Waits `ms` (a retry wait), ending early when the server is reached again by any loop, or
+   * when `signal` aborts. Resolves whether it ended early.
+   */
+  wait(ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (early: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#waiters.delete(onReached);
+        resolve(early);
+      };
+      const onReached = () => finish(true);
+      const onAbort = () => finish(false);
+      const timer = setTimeout(() => finish(false), Math.max(0, ms));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(onReached);
+    });
+  }
+}
+
+/**
+ * Full-jitter backoff: the n-th wait is `random(0, min(cap, base * 2^n))`; a wait after a
+ * failure to reach the server ({@linkcode Backoff.retryWait}) is, with a
+ * {@linkcode Reachability}, also at most {@linkcode outageCapMs} of the time since the server
+ * was last reachable (protocol 8, v1.1). Call
  * {@linkcode Backoff.healthy} whenever the connection works; after `resetAfterMs` of
  * uninterrupted health the attempt count starts over.
  *
@@ -69,6 +179,7 @@ export class Backoff {
   #resetAfter: number;
   #random: () => number;
   #now: () => number;
+  #reachability: Reachability | undefined;
   #attempt = 0;
   #healthySince: number | undefined;
 
@@ -79,6 +190,7 @@ export class Backoff {
     this.#resetAfter = options.resetAfterMs ?? BACKOFF_RESET_AFTER_MS;
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
+    this.#reachability = options.reachability;
     if (!(this.#base > 0) || !(this.#cap >= this.#base)) {
       throw new RangeError(`Backoff needs 0 < baseMs <= capMs, got ${this.#base}/${this.#cap}`);
     }
@@ -89,20 +201,33 @@ export class Backoff {
     return this.#attempt;
   }
 
-  /** The wait before the next try, in milliseconds; counts one failure. */
+  /**
+   * The next jittered wait of the exponent alone, in milliseconds; counts one failure. For
+   * an answer that is not an outage (the server answered, but not as hoped: a 404 to a
+   * heartbeat, a session replaced, an unusable frame), where a quick retry would only hammer
+   * a server that is up.
+   */
   next(): number {
-    this.#healthySince = undefined;
-    const ceiling = backoffCeiling(this.#attempt, { baseMs: this.#base, capMs: this.#cap });
-    this.#attempt++;
-    return Math.floor(this.#random() * ceiling);
+    return this.#draw(Infinity);
   }
 
   /**
-   * The wait after a retryable failure: the server's `Retry-After` when it sent one (it wins,
-   * protocol 8), else the next jittered wait ({@linkcode Backoff.next}), at most `capMs`.
+   * The wait after a failure to reach the server (a network error, a timeout, 429, 5xx, a
+   * dropped WebSocket): the server's `Retry-After` when it sent one (it wins, protocol 8,
+   * even past the outage bound); else a jittered wait drawn below the exponent's step and,
+   * with a {@linkcode Reachability}, below half the time since the server was last reachable
+   * (that bound never under 1 s: protocol 8, v1.1); at most `capMs`. Counts one failure.
    */
   retryWait(retryAfterMs: number | undefined, capMs: number = Infinity): number {
-    return retryAfterMs ?? Math.min(this.next(), capMs);
+    if (retryAfterMs !== undefined) return retryAfterMs;
+    return Math.min(this.#draw(this.#reachability?.capMs() ?? Infinity), capMs);
+  }
+
+  #draw(limit: number): number {
+    this.#healthySince = undefined;
+    const step = backoffCeiling(this.#attempt, { baseMs: this.#base, capMs: this.#cap });
+    this.#attempt++;
+    return Math.floor(this.#random() * Math.min(step, limit));
   }
 
   /** Records that the connection works now; resets after `resetAfterMs` of this. */

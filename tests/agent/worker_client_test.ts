@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import { WorkerClient } from "../../src/client/worker_client.ts";
+import { Reachability } from "../../src/shared/backoff.ts";
 import { VERSION } from "../../src/version.ts";
 
 const KEY = "wak_" + "a".repeat(32);
@@ -178,4 +179,37 @@ Deno.test("WorkerClient names plain HTTP behind an https:// URL, and a missing D
     assert(outcome.kind === "retry");
     assert(outcome.reason.includes("run with --allow-net=cp.example:8443"), outcome.reason);
   });
+});
+
+Deno.test("WorkerClient tells the Reachability: a 2xx is reached, a retry is lost, a 4xx neither", async () => {
+  let now = 0;
+  let answer: () => Response | Promise<Response> = () => Response.json({ worker_id: "wkr_x" });
+  const { fetchFn } = recordingFetch(() => answer());
+  const reachability = new Reachability({ now: () => now });
+  const client = new WorkerClient({
+    baseUrl: "http://127.0.0.1:9",
+    apiKey: KEY,
+    fetch: fetchFn,
+    now: () => now,
+    reachability,
+  });
+  const body = { hostname: "h", platform: "linux", version: VERSION } as const;
+  now = 5_000;
+  answer = () => Promise.reject(new TypeError("connection refused"));
+  assertEquals((await client.register(body)).kind, "retry");
+  assertEquals(reachability.down, true);
+  assertEquals(reachability.lastReachableAt, 0);
+  now = 6_000;
+  answer = () => Response.json({ error: "busy", code: "unavailable" }, { status: 503 });
+  assertEquals((await client.register(body)).kind, "retry");
+  assertEquals(reachability.lastReachableAt, 0, "a 503 is not a success");
+  now = 7_000;
+  answer = () => Response.json({ error: "no", code: "invalid_request" }, { status: 400 });
+  assertEquals((await client.register(body)).kind, "rejected");
+  assertEquals(reachability.down, true);
+  now = 8_000;
+  answer = () => Response.json({ worker_id: "wkr_x" });
+  assertEquals((await client.register(body)).kind, "ok");
+  assertEquals(reachability.down, false);
+  assertEquals(reachability.lastReachableAt, 8_000);
 });
