@@ -28,6 +28,10 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
   /** Deno permission flags. @default {the flags `worker-agent permissions` prints for the config} */
   permissions?: readonly string[];
+  /** Runtime flags added after the permissions (e.g. `--v8-flags=…`, for benches). @default [] */
+  runtimeFlags?: readonly string[];
+  /** The script to run instead of `main.ts` (e.g. a `deno bundle` output, for benches). */
+  entry?: string;
 }
 
 /** A running agent subprocess. */
@@ -101,8 +105,11 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
   );
   const { config } = await loadConfig({ path: configPath, env: {} });
   const child = new Deno.Command(Deno.execPath(), {
-    args: denoRunArgs(MAIN, {
-      permissions: options.permissions ?? agentPermissionFlags(config, configPath),
+    args: denoRunArgs(options.entry ?? MAIN, {
+      permissions: [
+        ...(options.permissions ?? agentPermissionFlags(config, configPath)),
+        ...(options.runtimeFlags ?? []),
+      ],
       args: ["run", "--config", configPath],
     }),
     cwd: dir,
