@@ -225,6 +225,7 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   const force = stop.forceSignal;
   await drainAgent({ context, executor, loops, supervisor, force }, reason);
   await collector.close();
+  await spool.close();
   agentFetch.close();
   stop.dispose();
   state.setConnection("stopped");

@@ -7,9 +7,10 @@
  * (`agent/sender_loop.ts`) empties both.
  *
  * An entry is on disk, in memory, or both: `append(…, { durable: false })` keeps a value in
- * memory only (it is lost with the process, and costs no disk). That is also how "touch the
- * disk only while the server cannot be reached" fits in later: append in memory while sends
- * succeed, and write the held entries out when one fails.
+ * memory only (it is lost with the process, and costs no disk). That is how the sample spool
+ * touches the disk only while the server cannot be reached (issue 17): it appends in memory
+ * while sends succeed, and writes the held entries out
+ * ({@linkcode DurableQueue.persistOldestHeld}) when one fails.
  *
  * @module
  */
@@ -187,6 +188,54 @@ export class DurableQueue<T> {
     this.#nextKey = entry.key + 1;
     this.wake.notify();
     return entry.key;
+  }
+
+  /** The keys of every entry, oldest first. */
+  keys(): number[] {
+    return this.#entries.map((entry) => entry.key);
+  }
+
+  /** Entries held in memory only (not on disk). */
+  get heldCount(): number {
+    let n = 0;
+    for (const entry of this.#entries) if (!entry.onDisk) n++;
+    return n;
+  }
+
+  /** The key of the oldest entry held in memory only, if any. */
+  oldestHeldKey(): number | undefined {
+    return this.#entries.find((entry) => !entry.onDisk)?.key;
+  }
+
+  /**
+   * Writes the oldest entry held in memory only to disk (fsynced), counting it in the budget
+   * first: `makeRoom(bytes)` is asked to free space (it may drop older entries) and answers
+   * whether the entry fits now; when it does not, the entry is removed instead. Resolves with
+   * what happened, or `undefined` when nothing is held. A failed write rejects and leaves the
+   * entry held.
+   */
+  async persistOldestHeld(
+    makeRoom: (bytes: number) => Promise<boolean>,
+  ): Promise<{ key: number; stored: boolean } | undefined> {
+    const entry = this.#entries.find((e) => !e.onDisk);
+    if (entry === undefined || entry.value === undefined) return undefined;
+    const prepared = this.prepare(entry.value);
+    if (!await makeRoom(prepared.bytes)) {
+      const index = this.#entries.indexOf(entry);
+      if (index >= 0) this.#entries.splice(index, 1);
+      return { key: entry.key, stored: false };
+    }
+    await writeFileAtomic(fileOf(this.#dir, entry.key), prepared.text);
+    this.#options.budget.change(this.#options.part, prepared.bytes);
+    entry.bytes = prepared.bytes;
+    entry.onDisk = true;
+    if (!this.#options.holdValues) entry.value = undefined;
+    return { key: entry.key, stored: true };
+  }
+
+  /** Whether the oldest entry is on disk (the spool drops only those to make room). */
+  oldestOnDisk(): boolean {
+    return this.#entries[0]?.onDisk ?? false;
   }
 
   /** Uses up the next key without storing anything (a value dropped before it was stored). */
