@@ -6,6 +6,7 @@ import { defaultConfigPath } from "../platform/paths.ts";
 import { writeFileAtomic } from "../shared/atomic_write.ts";
 import type { CliIo } from "./cli_io.ts";
 import { UsageError } from "../shared/usage_error.ts";
+import { shellQuote } from "./shell_quote.ts";
 
 /** Options of {@linkcode initCommand}. */
 export interface InitOptions {
@@ -131,10 +132,7 @@ function configFlag(options: InitOptions): string {
   return options.config === undefined ? "" : ` --config ${shellQuote(options.config)}`;
 }
 
-/** Quotes `value` for a POSIX shell when it needs it. */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote };
 
 async function exists(path: string): Promise<boolean> {
   try {
