@@ -20,7 +20,7 @@
  *   `--rate` per second, each `created_at` → `finished_at` on the server clock.
  *
  * `deno run -A bench/footprint_bench.ts [--window=60] [--fast] [--workload] [--commands=200]
- * [--rate=10] [--v8-flags=a,b] [--entry=path] [--only-agent]`: `--v8-flags` and `--entry` run the
+ * [--rate=10] [--v8-flags=a,b] [--entry=path] [--only-agent] [--skip-idle]`: `--v8-flags` and `--entry` run the
  * agent with extra V8 flags or from another script (a `deno bundle` output), for trials.
  * Prints a table; asserts nothing.
  */
@@ -43,6 +43,7 @@ const { values: opts } = parseArgs({
     "v8-flags": { type: "string" },
     entry: { type: "string" },
     "only-agent": { type: "boolean", default: false },
+    "skip-idle": { type: "boolean", default: false },
   },
 });
 const WINDOW_S = Number(opts.window);
@@ -221,9 +222,27 @@ interface CommandRow {
   command_id: string;
   status: string;
   created_at: unknown;
+  delivered_at: unknown;
+  acked_at: unknown;
   finished_at: unknown;
-  result: unknown;
+  result: { started_at?: unknown; finished_at?: unknown } | null;
 }
+
+/** The steps of one round trip, ms (server and agent share the host clock). */
+const STEPS: [string, (r: CommandRow) => number][] = [
+  ["created → delivered (server: queue, sign, send)", (r) => ms(r.delivered_at) - ms(r.created_at)],
+  [
+    "delivered → started (WebSocket, agent verify, seen-id fsync)",
+    (r) => ms(r.result?.started_at) - ms(r.delivered_at),
+  ],
+  ["started → done (execute)", (r) => ms(r.result?.finished_at) - ms(r.result?.started_at)],
+  [
+    "done → finished_at (outbox store, result POST, server store)",
+    (r) => ms(r.finished_at) - ms(r.result?.finished_at),
+  ],
+  ["created → acked (server clock)", (r) => ms(r.acked_at) - ms(r.created_at)],
+  ["created → finished_at (round trip)", (r) => ms(r.finished_at) - ms(r.created_at)],
+];
 
 async function queueCommand(
   cp: ControlPlaneProcess,
@@ -275,7 +294,7 @@ interface RowResult {
   baseline: TreeTracker | undefined;
   wallS: number;
   samples: number;
-  roundTrips?: { n: number; completed: number; median: number; p99: number; max: number };
+  roundTrips?: { n: number; completed: number; rows: CommandRow[] };
 }
 
 interface RowOptions {
@@ -344,13 +363,10 @@ async function runRow(o: RowOptions): Promise<RowResult> {
           ids.push(await queueCommand(cp, workerId, "ping"));
         }
         const rows = await finishedCommands(cp, workerId, ids);
-        const trips = rows.map((r) => ms(r.finished_at) - ms(r.created_at)).sort((a, b) => a - b);
         result.roundTrips = {
           n: o.commands,
           completed: rows.filter((r) => r.status === "completed").length,
-          median: pct(trips, 0.5),
-          p99: pct(trips, 0.99),
-          max: trips.at(-1)!,
+          rows,
         };
       }
       return result;
@@ -413,13 +429,13 @@ console.log(
   "| row | agent RSS max MiB | baseline RSS max MiB | RSS ratio | agent CPU % of one core | baseline CPU % | agent CPU s | samples stored |",
 );
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
-const idle = rows[0]!;
+const idle = rows.find((r) => r.row === "idle");
 for (const r of rows) {
   if (r.roundTrips) continue;
   const a = r.agent.maxMiB();
   const b = r.baseline?.maxMiB();
   const ratio = r.row.startsWith("workload")
-    ? `${(a / idle.agent.maxMiB()).toFixed(2)}× idle`
+    ? idle ? `${(a / idle.agent.maxMiB()).toFixed(2)}× idle` : "–"
     : b === undefined
     ? "–"
     : `${(a / b).toFixed(2)}×`;
@@ -438,10 +454,14 @@ for (const r of rows) {
   const t = r.roundTrips;
   console.log("");
   console.log(
-    "| command round trip (created_at → finished_at) | n | completed | median ms | p99 ms | max ms |",
+    `Command round trip: ${t.n} pings at ${RATE}/s, ${t.completed} completed (server and agent on one clock)`,
   );
-  console.log("|---|---:|---:|---:|---:|---:|");
-  console.log(
-    `| ping at ${RATE}/s | ${t.n} | ${t.completed} | ${t.median} | ${t.p99} | ${t.max} |`,
-  );
+  console.log("");
+  console.log("| step | median ms | p99 ms | max ms |");
+  console.log("|---|---:|---:|---:|");
+  for (const [name, f] of STEPS) {
+    const values = t.rows.map(f).filter(Number.isFinite).sort((a, b) => a - b);
+    if (values.length === 0) continue;
+    console.log(`| ${name} | ${pct(values, 0.5)} | ${pct(values, 0.99)} | ${values.at(-1)} |`);
+  }
 }
