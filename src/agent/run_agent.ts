@@ -226,6 +226,7 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   await drainAgent({ context, executor, loops, supervisor, force }, reason);
   await collector.close();
   await spool.close();
+  await seen.close();
   agentFetch.close();
   stop.dispose();
   state.setConnection("stopped");

@@ -42,11 +42,14 @@ export async function writeFileAtomic(
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
-  if (options.durable !== false) await syncDirectory(path);
+  if (options.durable !== false) await syncParentDirectory(path);
 }
 
-/** Fsyncs the directory holding `path` so the rename itself survives a power cut. */
-async function syncDirectory(path: string): Promise<void> {
+/**
+ * Fsyncs the directory holding `path` so a rename or a new file's name survives a power cut.
+ * A file system that refuses fsync on a directory is left as it is.
+ */
+export async function syncParentDirectory(path: string): Promise<void> {
   if (Deno.build.os === "windows") return;
   const i = path.lastIndexOf("/");
   const dir = i > 0 ? path.slice(0, i) : i === 0 ? "/" : ".";

@@ -14,6 +14,7 @@
  */
 import type { z } from "zod";
 import { parseJson } from "../protocol/validate.ts";
+import { syncParentDirectory } from "../shared/atomic_write.ts";
 
 /** Bytes of one slot; a value's JSON must fit with its envelope. */
 export const SLOT_BYTES = 512;
@@ -67,23 +68,6 @@ export const openDenoRecordFile: OpenRecordFile = async (path) => {
   };
   return { file, created };
 };
-
-/** Fsyncs the directory holding `path`, so a new file's name survives a power cut. */
-async function syncParentDirectory(path: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
-  const i = path.lastIndexOf("/");
-  const dir = i > 0 ? path.slice(0, i) : i === 0 ? "/" : ".";
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory.
-  }
-}
 
 /**
  * One JSON value in a two-slot file that stays open.
