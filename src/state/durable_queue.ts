@@ -73,6 +73,8 @@ interface Entry<T> {
   /** The value, when held in memory. */
   value: T | undefined;
   onDisk: boolean;
+  /** The write of an entry handed out while it is being written (`whileWriting`). */
+  written?: Promise<void>;
 }
 
 /**
@@ -162,15 +164,31 @@ export class DurableQueue<T> {
    * default: the file is written (and fsynced) before this resolves. When that write fails
    * it rejects, and the key is used only with `keepOnFailure` (the value then waits in memory,
    * sent unless the agent stops first); without, nothing changed. `durable: false` keeps the
-   * value in memory only. Resolves with the entry's key.
+   * value in memory only. `whileWriting` (with `holdValues`) hands the entry out at once and
+   * writes it meanwhile (resolving, or rejecting like `keepOnFailure`, when the write is
+   * done): issue 17, a result is sent while it is stored. Resolves with the entry's key.
    */
   async append(
     entry: PreparedEntry<T>,
-    options: { durable?: boolean; keepOnFailure?: boolean } = {},
+    options: { durable?: boolean; keepOnFailure?: boolean; whileWriting?: boolean } = {},
   ): Promise<number> {
     const key = this.#nextKey;
     if (options.durable === false) {
       return this.#push({ key, bytes: 0, value: entry.value, onDisk: false });
+    }
+    if (options.whileWriting && this.#options.holdValues) {
+      // Handed out (and sendable) at once, while the write goes on; removing it waits for
+      // the write, so the file never outlives the entry.
+      const held: Entry<T> = { key, bytes: 0, value: entry.value, onDisk: false };
+      held.written = (async () => {
+        await writeFileAtomic(fileOf(this.#dir, key), entry.text);
+        held.onDisk = true;
+        held.bytes = entry.bytes;
+        this.#options.budget.change(this.#options.part, entry.bytes);
+      })();
+      this.#push(held);
+      await held.written; // rejects when the write failed: the entry stays, in memory only
+      return key;
     }
     try {
       await writeFileAtomic(fileOf(this.#dir, key), entry.text);
@@ -307,6 +325,7 @@ export class DurableQueue<T> {
   }
 
   async #discard(entry: Entry<T>, options: { recursive?: boolean } = {}): Promise<void> {
+    if (entry.written) await entry.written.catch(() => {});
     if (!entry.onDisk) return;
     this.#options.budget.change(this.#options.part, -entry.bytes);
     await Deno.remove(fileOf(this.#dir, entry.key), options).catch(() => {});
