@@ -5,7 +5,8 @@
  * under the scoped flags `worker-agent permissions` prints for its config, `log_level: info`)
  * and the baseline (`bench/baseline_worker.ts`: a bare Deno script that registers, heartbeats
  * and holds one WebSocket answering pings) run side by side against it, each with its own key.
- * Once both are connected and the agent's first sample is stored, both process trees are
+ * Once both are connected, the agent's first sample is stored and `--settle` seconds (default
+ * 35: past the first heartbeat cycle) have passed, both process trees are
  * sampled once a second for the window: RSS as the sum of `VmRSS` over the tree (root and live
  * descendants, from `/proc`), reported as the max over the window; CPU as the `utime + stime`
  * delta of the tree (plus `cutime + cstime` of the root: children it reaped) over the window, as
@@ -19,9 +20,10 @@
  * - `roundtrip` (`--commands=N`, 0 = skip): N `ping` commands queued with the admin API at
  *   `--rate` per second, each `created_at` → `finished_at` on the server clock.
  *
- * `deno run -A bench/footprint_bench.ts [--window=60] [--fast] [--workload] [--commands=200]
- * [--rate=10] [--v8-flags=a,b] [--entry=path] [--only-agent] [--skip-idle]`: `--v8-flags` and `--entry` run the
- * agent with extra V8 flags or from another script (a `deno bundle` output), for trials.
+ * `deno run -A bench/footprint_bench.ts [--window=60] [--settle=35] [--fast] [--workload]
+ * [--commands=200] [--rate=10] [--v8-flags=a,b] [--entry=path] [--only-agent] [--skip-idle]`:
+ * `--v8-flags` and `--entry` run the agent with extra V8 flags or from another script (a
+ * `deno bundle` output), for trials.
  * Prints a table; asserts nothing.
  */
 import { parseArgs } from "node:util";
@@ -36,6 +38,7 @@ const { values: opts } = parseArgs({
   args: Deno.args,
   options: {
     window: { type: "string", default: "60" },
+    settle: { type: "string", default: "35" },
     fast: { type: "boolean", default: false },
     workload: { type: "boolean", default: false },
     commands: { type: "string", default: "0" },
@@ -47,6 +50,7 @@ const { values: opts } = parseArgs({
   },
 });
 const WINDOW_S = Number(opts.window);
+const SETTLE_S = Number(opts.settle);
 const COMMANDS = Number(opts.commands);
 const RATE = Number(opts.rate);
 const AGENT_RUNTIME_FLAGS = opts["v8-flags"] ? [`--v8-flags=${opts["v8-flags"]}`] : [];
@@ -343,6 +347,9 @@ async function runRow(o: RowOptions): Promise<RowResult> {
         intervalMs: 200,
         message: "the first sample",
       });
+      // Settle: past the first heartbeat cycle, so code run once at start (and compiled then)
+      // is not counted as idle cost. A deliberate wait, not a wait for a condition.
+      if (o.commands === 0) await tick(SETTLE_S * 1000);
       const agentT = new TreeTracker(agent.pid);
       const baselineT = baseline ? new TreeTracker(baseline.pid) : undefined;
       const samples0 = await sampleCount(cp, workerId);
