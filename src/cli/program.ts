@@ -12,7 +12,11 @@ import type { AgentConfig } from "../config/schema.ts";
 import { createLogger, LOG_LEVELS } from "../log/logger.ts";
 import { type CliIo, processCliIo } from "./cli_io.ts";
 import { shellQuote } from "./shell_quote.ts";
-import { agentPermissionFlags, formatPermissionFlags } from "../permissions/permission_flags.ts";
+import {
+  agentPermissionFlags,
+  agentRuntimeFlags,
+  formatPermissionFlags,
+} from "../permissions/permission_flags.ts";
 import { moveConfigFlagsLast, rewriteLegacyFlags } from "./legacy_flags.ts";
 import { narrowPermissionsForRun } from "./start_permissions.ts";
 import { describeRevokeReport } from "../permissions/revoke_permissions.ts";
@@ -232,7 +236,7 @@ Examples:
       }
       const loaded = await loadConfig(loadOptions(opts));
       warnTo(loaded.warnings);
-      const flags = agentPermissionFlags(loaded.config, loaded.path);
+      const flags = [...agentPermissionFlags(loaded.config, loaded.path), ...agentRuntimeFlags()];
       io.stdout(opts.json ? `${JSON.stringify(flags)}\n` : `${formatPermissionFlags(flags)}\n`);
     });
 
@@ -312,6 +316,7 @@ export function serviceRunCommand(config: AgentConfig, configPath: string): stri
       exec,
       "run",
       ...agentPermissionFlags(config, configPath),
+      ...agentRuntimeFlags(),
       mainPath,
       "run",
       "--config",

@@ -41,6 +41,19 @@ export const SERVICE_SYS_CALLS: Partial<Record<typeof Deno.build.os, readonly st
   darwin: ["uid"],
 };
 
+/**
+ * V8 flags for the agent, a small long-lived daemon (issue 17; what each was measured to give:
+ * docs/benchmarks.md). The one list: the compile tasks bake it in (`build/compile_flags.ts`),
+ * and `worker-agent permissions`, the service units and the tests that start the agent from
+ * source pass it with {@linkcode agentRuntimeFlags}.
+ */
+export const AGENT_V8_FLAGS: readonly string[] = [];
+
+/** The runtime flags (`--v8-flags=…`) that go with the permission flags of `deno run`. */
+export function agentRuntimeFlags(): string[] {
+  return AGENT_V8_FLAGS.length > 0 ? [`--v8-flags=${AGENT_V8_FLAGS.join(",")}`] : [];
+}
+
 /** Options of {@linkcode agentPermissionFlags}. */
 export interface AgentPermissionOptions {
   /** The OS the agent will run on. @default {Deno.build.os} */
