@@ -6,7 +6,6 @@ import { defaultConfigPath } from "../platform/paths.ts";
 import { writeFileAtomic } from "../shared/atomic_write.ts";
 import type { CliIo } from "./cli_io.ts";
 import { UsageError } from "../shared/usage_error.ts";
-import { shellQuote } from "./shell_quote.ts";
 
 /** Options of {@linkcode initCommand}. */
 export interface InitOptions {
@@ -132,7 +131,10 @@ function configFlag(options: InitOptions): string {
   return options.config === undefined ? "" : ` --config ${shellQuote(options.config)}`;
 }
 
-export { shellQuote };
+/** Quotes `value` for a POSIX shell when it needs it. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -11,15 +11,20 @@ import { loadConfig, type LoadConfigOptions } from "../config/load_config.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { createLogger, LOG_LEVELS } from "../log/logger.ts";
 import { type CliIo, processCliIo } from "./cli_io.ts";
-import { shellQuote } from "./shell_quote.ts";
+import { doctorCommand } from "./doctor.ts";
+import { initCommand, shellQuote } from "./init_command.ts";
 import {
   agentPermissionFlags,
   agentRuntimeFlags,
   formatPermissionFlags,
 } from "../permissions/permission_flags.ts";
 import { moveConfigFlagsLast, rewriteLegacyFlags } from "./legacy_flags.ts";
+import { serviceCommand } from "./service_command.ts";
 import { narrowPermissionsForRun } from "./start_permissions.ts";
+import { serviceSourceNote } from "./service_source_note.ts";
+import { agentCompileFlags, compileOs } from "../build/compile_flags.ts";
 import { describeRevokeReport } from "../permissions/revoke_permissions.ts";
+import { statusCommand } from "./status_command.ts";
 import { probeStateDirLock, StateDirLockedError } from "../state/state_dir.ts";
 import { UsageError } from "../shared/usage_error.ts";
 import type { RunAgentOptions } from "../agent/run_agent.ts";
@@ -114,7 +119,6 @@ Examples:
   FTL_API_KEY=wak_... worker-agent init --force      # non-interactive, replaces the file`,
     )
     .action(async (opts) => {
-      const { initCommand } = await import("./init_command.ts");
       exitCode = await initCommand({
         ...(opts.config !== undefined ? { config: opts.config } : {}),
         ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}),
@@ -183,7 +187,6 @@ Exit code 0 when a status was found, 1 when no agent has run with this state dir
     .action(async (opts) => {
       const loaded = await loadConfig(loadOptions(opts));
       warnTo(loaded.warnings);
-      const { statusCommand } = await import("./status_command.ts");
       exitCode = await statusCommand(
         { stateDir: loaded.config.state_dir, json: opts.json === true },
         io,
@@ -206,7 +209,6 @@ The key check makes a real register call, which is idempotent for a key.`,
     )
     .action(async (opts) => {
       const seconds = Number(opts.timeout);
-      const { doctorCommand } = await import("./doctor.ts");
       exitCode = await doctorCommand({
         load: loadOptions(opts),
         env: io.env,
@@ -229,7 +231,6 @@ Examples:
     )
     .action(async (opts) => {
       if (opts.compiled) {
-        const { agentCompileFlags, compileOs } = await import("../build/compile_flags.ts");
         const flags = agentCompileFlags(compileOs(Deno.build.os));
         io.stdout(opts.json ? `${JSON.stringify(flags)}\n` : `${formatPermissionFlags(flags)}\n`);
         return;
@@ -260,11 +261,6 @@ Examples:
         const loaded = await loadConfig(loadOptions(opts));
         warnTo(loaded.warnings);
         const command = serviceRunCommand(loaded.config, loaded.path);
-        // CLI-only code is loaded when its command runs, so `run` never loads it (issue 17).
-        const [{ serviceSourceNote }, { serviceCommand }] = await Promise.all([
-          import("./service_source_note.ts"),
-          import("./service_command.ts"),
-        ]);
         const note = serviceSourceNote(command);
         exitCode = await serviceCommand(action, {
           env: io.env,
