@@ -162,6 +162,11 @@ class TreeTracker {
   maxMiB(): number {
     return Math.max(...this.rssKb) / 1024;
   }
+
+  medianMiB(): number {
+    const sorted = [...this.rssKb].sort((a, b) => a - b);
+    return (sorted[Math.floor(sorted.length / 2)] ?? NaN) / 1024;
+  }
 }
 
 interface Baseline {
@@ -433,9 +438,9 @@ console.log(
 );
 console.log("");
 console.log(
-  "| row | agent RSS max MiB | baseline RSS max MiB | RSS ratio | agent CPU % of one core | baseline CPU % | agent CPU s | samples stored |",
+  "| row | agent RSS max MiB | baseline RSS max MiB | RSS ratio | agent RSS median MiB | agent CPU % of one core | baseline CPU % | agent CPU s | samples stored |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 const idle = rows.find((r) => r.row === "idle");
 for (const r of rows) {
   if (r.roundTrips) continue;
@@ -450,10 +455,10 @@ for (const r of rows) {
   const cpuB = r.baseline?.cpuSeconds();
   console.log(
     `| ${r.row} | ${a.toFixed(1)} | ${b?.toFixed(1) ?? "–"} | ${ratio} | ${
-      (cpuA / r.wallS * 100).toFixed(3)
-    } | ${cpuB === undefined ? "–" : (cpuB / r.wallS * 100).toFixed(3)} | ${
-      cpuA.toFixed(2)
-    } | ${r.samples} |`,
+      r.agent.medianMiB().toFixed(1)
+    } | ${(cpuA / r.wallS * 100).toFixed(3)} | ${
+      cpuB === undefined ? "–" : (cpuB / r.wallS * 100).toFixed(3)
+    } | ${cpuA.toFixed(2)} | ${r.samples} |`,
   );
 }
 for (const r of rows) {
