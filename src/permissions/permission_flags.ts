@@ -47,7 +47,14 @@ export const SERVICE_SYS_CALLS: Partial<Record<typeof Deno.build.os, readonly st
  * and `worker-agent permissions`, the service units and the tests that start the agent from
  * source pass it with {@linkcode agentRuntimeFlags}.
  */
-export const AGENT_V8_FLAGS: readonly string[] = [];
+export const AGENT_V8_FLAGS: readonly string[] = [
+  // A young generation of at most 1 MiB per semi-space: the agent allocates little and
+  // steadily, so a larger one only holds garbage longer.
+  "--max-semi-space-size=1",
+  // No optimizing compiler and lazy feedback vectors: less code and metadata in memory; the
+  // agent's JavaScript is I/O glue, not hot loops.
+  "--lite-mode",
+];
 
 /** The runtime flags (`--v8-flags=…`) that go with the permission flags of `deno run`. */
 export function agentRuntimeFlags(): string[] {
