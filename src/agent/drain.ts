@@ -61,6 +61,10 @@ export async function drainAgent(parts: DrainParts, reason: string): Promise<voi
     }
   }
   await loops.stop();
+  // Samples still held in memory go to disk, to be sent at the next start.
+  await spool.persist().catch((error) =>
+    logger.warn("could not write held samples to the spool", { error: String(error) })
+  );
   if (!force.aborted) await sendOfflineHeartbeat(context).catch(() => false);
   await parts.supervisor.shutdown({ force: force.aborted });
 }

@@ -9,7 +9,9 @@ import { runSender, type SenderLane } from "./sender_loop.ts";
  * `(stream, seq)` once, so a resend after a lost answer is harmless). A 404 means the server
  * has no metrics endpoint (an extension): samples stay spooled, bounded, and the sender
  * tries again after 10 minutes. A batch the server rejects as invalid is dropped and logged;
- * a 413 halves the batch size. Everything else is the sender loop's (`sender_loop.ts`).
+ * a 413 halves the batch size. While sends go through, new samples wait in memory only; any
+ * other answer, or no connection, writes them to the spool's files first (`stalled`).
+ * Everything else is the sender loop's (`sender_loop.ts`).
  */
 export function runMetricsSender(context: AgentContext, signal: AbortSignal): Promise<void> {
   return runSender(context, sampleLane(context), signal);
@@ -32,7 +34,19 @@ export function sampleLane(context: AgentContext): SenderLane<Sample[]> {
     send: (batch, workerId, signal) => context.client.sendMetrics(workerId, batch, { signal }),
     async delivered(batch) {
       await spool.removeThrough(batch.at(-1)!.seq);
+      // Sends work: the next samples go straight out, held in memory (issue 17).
+      spool.sendsWork();
       context.outage.delivered("samples", batch.length);
+    },
+    async stalled() {
+      try {
+        await spool.persist();
+      } catch (error) {
+        logger.warn("could not write held samples to the spool; they stay in memory", {
+          held: spool.held,
+          error: String(error),
+        });
+      }
     },
     async refused(batch, refusal, { workerId, signal }) {
       switch (refusal.kind) {

@@ -23,9 +23,12 @@ export interface AddResultOptions {
 }
 
 /**
- * Durable results are written to `<state_dir>/outbox/results/<order>.json` before anything
- * tries to send them and removed only after the server answered 200, so a result survives a
- * crash, a restart and any outage. They are never dropped for space (the budget stops new
+ * Durable results are written to `<state_dir>/outbox/results/<order>.json` and removed only
+ * after the server answered 200 and the write is done, so a result survives a crash, a restart
+ * and any outage. The sender may send a result while it is being written (issue 17: the fsyncs
+ * are off the command's round trip): a crash before the write is done loses the result only if
+ * its send did not get through either, which is what storing it first would give as well (the
+ * command has run; the control plane times it out). They are never dropped for space (the budget stops new
  * commands instead, see `state_budget.ts`), and every result, durable or not, is sent in the
  * order it was added.
  */
@@ -72,14 +75,15 @@ export class ResultOutbox {
   }
 
   /**
-   * Stores `result` (durably unless `durable: false`), then wakes the sender. When the write
-   * fails (a full disk, say) it rejects, but the result is still queued in memory, so it is
-   * delivered unless the agent stops first.
+   * Queues `result` and wakes the sender at once, and resolves when it is stored (durably
+   * unless `durable: false`). When the write fails (a full disk, say) it rejects, but the
+   * result is still queued in memory, so it is delivered unless the agent stops first.
    */
   async add(result: CommandResult, options: AddResultOptions = {}): Promise<void> {
     await this.#queue.append(this.#queue.prepare(result), {
       durable: options.durable ?? true,
       keepOnFailure: true,
+      whileWriting: true,
     });
   }
 

@@ -229,6 +229,8 @@ async function runWithStateDir(options: RunAgentOptions, stateDir: StateDir): Pr
   const force = stop.forceSignal;
   await drainAgent({ context, executor, loops, supervisor, force }, reason);
   await collector.close();
+  await spool.close();
+  await seen.close();
   agentFetch.close();
   stop.dispose();
   state.setConnection("stopped");

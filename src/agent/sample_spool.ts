@@ -13,19 +13,36 @@ import {
   SampleSchema,
   stampSample,
 } from "../protocol/mod.ts";
-import { writeFileAtomic } from "../shared/atomic_write.ts";
 import type { Wake } from "../shared/wake.ts";
 import { DurableQueue } from "../state/durable_queue.ts";
+import { openDenoRecordFile, type OpenRecordFile, SlotRecord } from "../state/slot_record.ts";
 import type { StateBudget } from "../state/state_budget.ts";
 
 /** Folder of the spool inside the state dir. */
 export const SAMPLE_SPOOL_DIR = "outbox/samples";
-const META_FILE = "meta.json";
-const MetaSchema = z.object({
+/** The spool's counters before issue 17 (read once, to carry them over). */
+const LEGACY_META_FILE = "meta.json";
+/** The spool's counters, rewritten in place (`state/slot_record.ts`). */
+export const SPOOL_RECORD_FILE = "meta.rec";
+const LegacyMetaSchema = z.object({
   stream: z.string(),
   next_seq: z.number().int().nonnegative(),
   dropped: z.number().int().nonnegative(),
 });
+const RecordSchema = z.object({
+  stream: z.string(),
+  next_seq: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+  /** The oldest `seq` held in memory only (lost if the process dies), or null. */
+  held_from: z.number().int().nonnegative().nullable(),
+});
+type SpoolRecord = z.infer<typeof RecordSchema>;
+
+/**
+ * Most samples held in memory while sends work; one more and they are written out. At the
+ * default 10 s interval a healthy sender never holds more than one or two.
+ */
+export const MAX_HELD_SAMPLES = 60;
 
 /** Options of {@linkcode SampleSpool.open}. */
 export interface SampleSpoolOptions {
@@ -37,22 +54,37 @@ export interface SampleSpoolOptions {
   logger: Logger;
   /** Clock in Unix ms. @default {Date.now} */
   now?: () => number;
+  /** Opens the counters' record file (injected in tests). @default {the real file} */
+  openRecord?: OpenRecordFile;
 }
 
 /** Least time between two "dropped the oldest samples" warnings; the ones between go to debug. */
 export const DROP_LOG_INTERVAL_MS = 10 * 60_000;
 
 /**
- * Every sample is written to `<state_dir>/outbox/samples/<seq>.json` before it is sent and
- * removed after the server accepted it (or answered that it is a duplicate). The spool stamps
- * each sample with the state dir's `stream` and the next `seq` (the collector only measures),
- * and keeps the next value in `meta.json`, so `seq` is gap-free across restarts; the only
- * gaps are samples dropped because the budget was used up, and those are counted in
- * `dropped` and logged. The spool gets what results leave of the state dir's budget
- * (`state_budget.ts`); files are counted in whole disk blocks.
+ * The spool stamps each sample with the state dir's `stream` and the next `seq` (the collector
+ * only measures) and queues it for the metrics sender.
+ *
+ * Where a sample waits depends on whether sends work (issue 17). While the last send went
+ * through, a new sample is held in memory and goes straight out: no file is written for it.
+ * When a send fails, or the agent is not connected ({@linkcode SampleSpool.persist}), the held
+ * samples are written to `<state_dir>/outbox/samples/<seq>.json`, and so is every new one
+ * until a send goes through again; a file is removed once the server accepted the sample (or
+ * answered that it is a duplicate).
+ *
+ * The counters live in `meta.rec` (`state/slot_record.ts`: one file that stays open, rewritten
+ * in place): the next `seq`, the count of dropped samples and `held_from`, the oldest `seq`
+ * held in memory only. The record is on disk (`fdatasync`) before a held sample can be sent,
+ * so a `seq` is never used twice, even across a power cut; and it is written again whenever
+ * the held samples change. After a crash, the samples from `held_from` on that are not on
+ * disk are exactly the ones lost with the process: they are counted in `dropped` at the next
+ * start (a warning says so). So a gap in `seq` stays exactly the count of samples lost: those
+ * dropped because the budget was used up, unreadable files, rejected batches, and at most the
+ * samples held in memory when the process died (normally none or one: the one being sent).
+ * The spool gets what results leave of the state dir's budget (`state_budget.ts`); files are
+ * counted in whole disk blocks, samples in memory count nothing.
  */
 export class SampleSpool {
-  #dir: string;
   #queue: DurableQueue<Sample>;
   #stream: string;
   #budget: StateBudget;
@@ -60,14 +92,19 @@ export class SampleSpool {
   #now: () => number;
   #lastDropLog = -Infinity;
   #dropped: number;
+  #record: SlotRecord<SpoolRecord>;
+  /** The last send went through: new samples are held in memory. */
+  #holding = false;
+  /** The `seq` of a held sample being added (its record is being written). */
+  #adding: number | undefined;
 
   private constructor(
-    dir: string,
     queue: DurableQueue<Sample>,
+    record: SlotRecord<SpoolRecord>,
     options: SampleSpoolOptions,
     dropped: number,
   ) {
-    this.#dir = dir;
+    this.#record = record;
     this.#queue = queue;
     this.#stream = options.stream;
     this.#budget = options.budget;
@@ -76,16 +113,33 @@ export class SampleSpool {
     this.#dropped = dropped;
   }
 
-  /** Opens (creating) the spool under `stateDir` and loads what an earlier run left. */
+  /**
+   * Opens (creating) the spool under `stateDir` and loads what an earlier run left. Samples
+   * that were held in memory when an earlier run died are counted as dropped (and logged).
+   */
   static async open(stateDir: string, options: SampleSpoolOptions): Promise<SampleSpool> {
     const dir = `${stateDir}/${SAMPLE_SPOOL_DIR}`;
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    let meta: z.infer<typeof MetaSchema> | undefined;
-    try {
-      const parsed = parseJson(MetaSchema, await Deno.readTextFile(`${dir}/${META_FILE}`));
-      if (parsed.ok && parsed.value.stream === options.stream) meta = parsed.value;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    const { record, value } = await SlotRecord.open(
+      `${dir}/${SPOOL_RECORD_FILE}`,
+      RecordSchema,
+      options.openRecord ?? openDenoRecordFile,
+    );
+    let meta: SpoolRecord | undefined = value?.stream === options.stream ? value : undefined;
+    let legacy = false;
+    if (value === undefined) {
+      try {
+        const parsed = parseJson(
+          LegacyMetaSchema,
+          await Deno.readTextFile(`${dir}/${LEGACY_META_FILE}`),
+        );
+        if (parsed.ok && parsed.value.stream === options.stream) {
+          meta = { ...parsed.value, held_from: null };
+          legacy = true;
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
     }
     const queue = await DurableQueue.open(dir, {
       schema: SampleSchema,
@@ -94,7 +148,29 @@ export class SampleSpool {
       holdValues: false,
       firstKey: meta?.next_seq ?? 0,
     });
-    return new SampleSpool(dir, queue, options, meta?.dropped ?? 0);
+    let dropped = meta?.dropped ?? 0;
+    let lostHeld = 0;
+    if (meta && meta.held_from !== null) {
+      // Held in memory when the process died: those of them not written out are gone.
+      const onDisk = new Set(queue.keys());
+      for (let seq = meta.held_from; seq < meta.next_seq; seq++) {
+        if (!onDisk.has(seq)) lostHeld++;
+      }
+      dropped += lostHeld;
+    }
+    const spool = new SampleSpool(queue, record, options, dropped);
+    if (lostHeld > 0) {
+      options.logger.warn("samples held in memory were lost when the agent stopped unexpectedly", {
+        lost: lostHeld,
+        first_seq: meta!.held_from,
+        dropped_total: dropped,
+      });
+    }
+    if (meta === undefined || lostHeld > 0 || meta.held_from !== null || legacy) {
+      await spool.#saveMeta();
+    }
+    if (legacy) await Deno.remove(`${dir}/${LEGACY_META_FILE}`).catch(() => {});
+    return spool;
   }
 
   /** The stream id samples carry. */
@@ -141,6 +217,18 @@ export class SampleSpool {
     }
     const sample = stampSample(measurement, { stream: this.#stream, seq });
     const entry = this.#queue.prepare(sample);
+    if (this.#holding && this.#queue.heldCount >= MAX_HELD_SAMPLES) await this.persist();
+    if (this.#holding) {
+      // Sends work: hold it in memory. Its seq is on disk before it can be sent.
+      this.#adding = seq;
+      try {
+        await this.#saveMeta();
+        await this.#queue.append(entry, { durable: false });
+      } finally {
+        this.#adding = undefined;
+      }
+      return sample;
+    }
     let dropped = 0;
     while (this.#queue.depth > 0 && !this.#budget.fits(entry.bytes)) {
       await this.#queue.dropOldest();
@@ -168,6 +256,51 @@ export class SampleSpool {
     await this.#saveMeta();
     if (dropped > 0) this.#logDrops(dropped);
     return sample;
+  }
+
+  /** Samples held in memory only (not on disk). */
+  get held(): number {
+    return this.#queue.heldCount;
+  }
+
+  /**
+   * A send went through: hold new samples in memory from now on (they go straight out) until
+   * {@linkcode SampleSpool.persist} is called.
+   */
+  sendsWork(): void {
+    this.#holding = true;
+  }
+
+  /**
+   * Sends do not work (a failed send, no connection, the agent stops): write the samples held
+   * in memory to disk, oldest first, dropping the oldest stored ones when the budget would be
+   * passed (counted, as in {@linkcode SampleSpool.add}), and store new samples on disk until
+   * {@linkcode SampleSpool.sendsWork}. A failed write stops here and keeps the rest held
+   * (rejects).
+   */
+  async persist(): Promise<void> {
+    this.#holding = false;
+    if (this.#queue.heldCount === 0) return;
+    let dropped = 0;
+    try {
+      while (true) {
+        const done = await this.#queue.persistOldestHeld(async (bytes) => {
+          while (this.#queue.oldestOnDisk() && !this.#budget.fits(bytes)) {
+            await this.#queue.dropOldest();
+            dropped++;
+            this.#dropped++;
+          }
+          if (this.#budget.fits(bytes)) return true;
+          dropped++;
+          this.#dropped++;
+          return false;
+        });
+        if (done === undefined) break;
+      }
+    } finally {
+      if (dropped > 0) this.#logDrops(dropped);
+      await this.#saveMeta();
+    }
   }
 
   #logDrops(dropped: number): void {
@@ -205,24 +338,32 @@ export class SampleSpool {
    * `lost`, it never will (a rejected batch), and they are counted in `dropped`.
    */
   async removeThrough(lastSeq: number, options: { lost?: boolean } = {}): Promise<void> {
+    const heldBefore = this.#queue.oldestHeldKey();
     const removed = await this.#queue.removeThrough(lastSeq);
-    if (options.lost && removed > 0) {
-      this.#dropped += removed;
+    if (options.lost && removed > 0) this.#dropped += removed;
+    if ((options.lost && removed > 0) || this.#queue.oldestHeldKey() !== heldBefore) {
+      // Held samples the server has now are no longer at risk: say so before a crash could.
       await this.#saveMeta();
     }
   }
 
-  #metaWrite: Promise<void> = Promise.resolve();
-
-  /** Writes the current counters; one write at a time, so an older one never lands last. */
+  /**
+   * Writes the counters (`next_seq`, `dropped`, `held_from`) and waits until they are on disk.
+   * One write at a time, in order (`SlotRecord`), so an older one never lands last.
+   */
   #saveMeta(): Promise<void> {
-    const write = this.#metaWrite.catch(() => {}).then(() =>
-      writeFileAtomic(
-        `${this.#dir}/${META_FILE}`,
-        JSON.stringify({ stream: this.#stream, next_seq: this.nextSeq, dropped: this.#dropped }),
-      )
-    );
-    this.#metaWrite = write;
-    return write;
+    // A held sample being added counts as held already (another write may come between).
+    const adding = this.#adding;
+    return this.#record.write({
+      stream: this.#stream,
+      next_seq: adding === undefined ? this.nextSeq : Math.max(this.nextSeq, adding + 1),
+      dropped: this.#dropped,
+      held_from: this.#queue.oldestHeldKey() ?? adding ?? null,
+    }, { sync: true });
+  }
+
+  /** Closes the counters' file (after {@linkcode SampleSpool.persist}, when stopping). */
+  async close(): Promise<void> {
+    await this.#record.close();
   }
 }

@@ -30,6 +30,11 @@ export interface SenderLane<Batch> {
   send(batch: Batch, workerId: string, signal: AbortSignal): Promise<ApiOutcome<unknown>>;
   /** The server took `batch`: remove it (and say so). */
   delivered(batch: Batch): Promise<void>;
+  /**
+   * Sends do not work now (not connected, or any answer but ok): the sample spool writes what
+   * it held in memory to disk. Called before the loop waits or the lane judges a refusal.
+   */
+  stalled?(): Promise<void>;
   /** The server answered `refusal` for `batch` sent for `workerId`: remove, shrink, or wait. */
   refused(
     batch: Batch,
@@ -61,6 +66,7 @@ export async function runSender<Batch>(
     }
     const workerId = state.workerId;
     if (!state.online || workerId === undefined) {
+      await lane.stalled?.();
       await state.changed.wait(state.heartbeatMs, signal);
       continue;
     }
@@ -68,6 +74,7 @@ export async function runSender<Batch>(
     if (batch === undefined) continue;
     const outcome = await lane.send(batch, workerId, signal);
     if (signal.aborted) return;
+    if (outcome.kind !== "ok") await lane.stalled?.();
     switch (outcome.kind) {
       case "ok":
         backoff.healthy();

@@ -17,7 +17,7 @@
 import { parseArgs } from "node:util";
 import { writeArchives } from "./archives.ts";
 import { writeChecksums } from "./checksums.ts";
-import { compileArgs } from "./compile_flags.ts";
+import { AGENT_BUNDLE, agentBundleArgs, compileArgs } from "./compile_flags.ts";
 import { planInstallers } from "./installers.ts";
 import { releaseNotes, releaseTitle } from "./release_notes.ts";
 import {
@@ -49,6 +49,8 @@ export function compileSteps(specs: readonly string[]): CompileStep[] {
     if (!steps.some((s) => s.file === step.file)) steps.push(step);
   };
   const agent = (name: string) => {
+    // The agent binaries are compiled from one bundle, built first (once).
+    add({ file: AGENT_BUNDLE, args: agentBundleArgs() });
     const target = releaseTarget(name);
     const file = agentFileName(target);
     add({ file, args: compileArgs("agent", target, { fileName: file, outDir: DIST }) });

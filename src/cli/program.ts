@@ -13,7 +13,11 @@ import { createLogger, LOG_LEVELS } from "../log/logger.ts";
 import { type CliIo, processCliIo } from "./cli_io.ts";
 import { doctorCommand } from "./doctor.ts";
 import { initCommand, shellQuote } from "./init_command.ts";
-import { agentPermissionFlags, formatPermissionFlags } from "../permissions/permission_flags.ts";
+import {
+  agentPermissionFlags,
+  agentRuntimeFlags,
+  formatPermissionFlags,
+} from "../permissions/permission_flags.ts";
 import { moveConfigFlagsLast, rewriteLegacyFlags } from "./legacy_flags.ts";
 import { serviceCommand } from "./service_command.ts";
 import { narrowPermissionsForRun } from "./start_permissions.ts";
@@ -233,7 +237,7 @@ Examples:
       }
       const loaded = await loadConfig(loadOptions(opts));
       warnTo(loaded.warnings);
-      const flags = agentPermissionFlags(loaded.config, loaded.path);
+      const flags = [...agentPermissionFlags(loaded.config, loaded.path), ...agentRuntimeFlags()];
       io.stdout(opts.json ? `${JSON.stringify(flags)}\n` : `${formatPermissionFlags(flags)}\n`);
     });
 
@@ -308,6 +312,7 @@ export function serviceRunCommand(config: AgentConfig, configPath: string): stri
       exec,
       "run",
       ...agentPermissionFlags(config, configPath),
+      ...agentRuntimeFlags(),
       mainPath,
       "run",
       "--config",

@@ -66,6 +66,7 @@ function defaultProcessCpuMicros(): number {
 /** Collects samples from one OS reader; see the module doc. */
 export class SamplingCollector implements Collector {
   #reader: SystemReader;
+  #cpuCount: number | undefined;
   #gpus: GpuSource | undefined;
   #now: () => number;
   #cpuTimes: () => CpuTimes[];
@@ -113,6 +114,7 @@ export class SamplingCollector implements Collector {
     const at = this.#now();
     const cpu = await this.#health.run("cpu", () => {
       const times = this.#cpuTimes();
+      if (times.length > 0) this.#cpuCount = times.length;
       const usage = cpuUsage(this.#previousCpu?.times, times);
       this.#previousCpu = { times };
       return usage;
@@ -127,7 +129,9 @@ export class SamplingCollector implements Collector {
           previous?.micros,
           micros,
           at - (previous?.at ?? at),
-          os.cpus().length,
+          // Counted from this sample's CPU times: a second os.cpus() would read
+          // /proc/stat and /proc/cpuinfo again (issue 17).
+          this.#cpuCount ?? os.cpus().length,
         ),
       };
     });

@@ -41,6 +41,26 @@ export const SERVICE_SYS_CALLS: Partial<Record<typeof Deno.build.os, readonly st
   darwin: ["uid"],
 };
 
+/**
+ * V8 flags for the agent, a small long-lived daemon (issue 17; what each was measured to give:
+ * docs/benchmarks.md). The one list: the compile tasks bake it in (`build/compile_flags.ts`),
+ * and `worker-agent permissions`, the service units and the tests that start the agent from
+ * source pass it with {@linkcode agentRuntimeFlags}.
+ */
+export const AGENT_V8_FLAGS: readonly string[] = [
+  // A young generation of at most 1 MiB per semi-space: the agent allocates little and
+  // steadily, so a larger one only holds garbage longer.
+  "--max-semi-space-size=1",
+  // No optimizing compiler and lazy feedback vectors: less code and metadata in memory; the
+  // agent's JavaScript is I/O glue, not hot loops.
+  "--lite-mode",
+];
+
+/** The runtime flags (`--v8-flags=…`) that go with the permission flags of `deno run`. */
+export function agentRuntimeFlags(): string[] {
+  return AGENT_V8_FLAGS.length > 0 ? [`--v8-flags=${AGENT_V8_FLAGS.join(",")}`] : [];
+}
+
 /** Options of {@linkcode agentPermissionFlags}. */
 export interface AgentPermissionOptions {
   /** The OS the agent will run on. @default {Deno.build.os} */

@@ -4,6 +4,13 @@
 export interface WriteFileAtomicOptions {
   /** File mode of the new file (ignored on Windows). @default {0o600} */
   mode?: number;
+  /**
+   * Fsync the file and its directory, so the new contents survive a power cut. `false` for a
+   * file that is only informational (`status.json`): still never a mix of old and new for a
+   * reader or a crashed process, but a power cut may leave the old contents (or, on some file
+   * systems, an empty file). @default {true}
+   */
+  durable?: boolean;
 }
 
 /**
@@ -25,7 +32,7 @@ export async function writeFileAtomic(
     file = await Deno.open(temp, { write: true, createNew: true, mode });
     let offset = 0;
     while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-    await file.sync();
+    if (options.durable !== false) await file.sync();
     file.close();
     file = undefined;
     if (Deno.build.os !== "windows") await Deno.chmod(temp, mode);
@@ -35,11 +42,14 @@ export async function writeFileAtomic(
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
-  await syncDirectory(path);
+  if (options.durable !== false) await syncParentDirectory(path);
 }
 
-/** Fsyncs the directory holding `path` so the rename itself survives a power cut. */
-async function syncDirectory(path: string): Promise<void> {
+/**
+ * Fsyncs the directory holding `path` so a rename or a new file's name survives a power cut.
+ * A file system that refuses fsync on a directory is left as it is.
+ */
+export async function syncParentDirectory(path: string): Promise<void> {
   if (Deno.build.os === "windows") return;
   const i = path.lastIndexOf("/");
   const dir = i > 0 ? path.slice(0, i) : i === 0 ? "/" : ".";

@@ -7,9 +7,10 @@
  * (`agent/sender_loop.ts`) empties both.
  *
  * An entry is on disk, in memory, or both: `append(…, { durable: false })` keeps a value in
- * memory only (it is lost with the process, and costs no disk). That is also how "touch the
- * disk only while the server cannot be reached" fits in later: append in memory while sends
- * succeed, and write the held entries out when one fails.
+ * memory only (it is lost with the process, and costs no disk). That is how the sample spool
+ * touches the disk only while the server cannot be reached (issue 17): it appends in memory
+ * while sends succeed, and writes the held entries out
+ * ({@linkcode DurableQueue.persistOldestHeld}) when one fails.
  *
  * @module
  */
@@ -72,6 +73,8 @@ interface Entry<T> {
   /** The value, when held in memory. */
   value: T | undefined;
   onDisk: boolean;
+  /** The write of an entry handed out while it is being written (`whileWriting`). */
+  written?: Promise<void>;
 }
 
 /**
@@ -161,15 +164,31 @@ export class DurableQueue<T> {
    * default: the file is written (and fsynced) before this resolves. When that write fails
    * it rejects, and the key is used only with `keepOnFailure` (the value then waits in memory,
    * sent unless the agent stops first); without, nothing changed. `durable: false` keeps the
-   * value in memory only. Resolves with the entry's key.
+   * value in memory only. `whileWriting` (with `holdValues`) hands the entry out at once and
+   * writes it meanwhile (resolving, or rejecting like `keepOnFailure`, when the write is
+   * done): issue 17, a result is sent while it is stored. Resolves with the entry's key.
    */
   async append(
     entry: PreparedEntry<T>,
-    options: { durable?: boolean; keepOnFailure?: boolean } = {},
+    options: { durable?: boolean; keepOnFailure?: boolean; whileWriting?: boolean } = {},
   ): Promise<number> {
     const key = this.#nextKey;
     if (options.durable === false) {
       return this.#push({ key, bytes: 0, value: entry.value, onDisk: false });
+    }
+    if (options.whileWriting && this.#options.holdValues) {
+      // Handed out (and sendable) at once, while the write goes on; removing it waits for
+      // the write, so the file never outlives the entry.
+      const held: Entry<T> = { key, bytes: 0, value: entry.value, onDisk: false };
+      held.written = (async () => {
+        await writeFileAtomic(fileOf(this.#dir, key), entry.text);
+        held.onDisk = true;
+        held.bytes = entry.bytes;
+        this.#options.budget.change(this.#options.part, entry.bytes);
+      })();
+      this.#push(held);
+      await held.written; // rejects when the write failed: the entry stays, in memory only
+      return key;
     }
     try {
       await writeFileAtomic(fileOf(this.#dir, key), entry.text);
@@ -187,6 +206,54 @@ export class DurableQueue<T> {
     this.#nextKey = entry.key + 1;
     this.wake.notify();
     return entry.key;
+  }
+
+  /** The keys of every entry, oldest first. */
+  keys(): number[] {
+    return this.#entries.map((entry) => entry.key);
+  }
+
+  /** Entries held in memory only (not on disk). */
+  get heldCount(): number {
+    let n = 0;
+    for (const entry of this.#entries) if (!entry.onDisk) n++;
+    return n;
+  }
+
+  /** The key of the oldest entry held in memory only, if any. */
+  oldestHeldKey(): number | undefined {
+    return this.#entries.find((entry) => !entry.onDisk)?.key;
+  }
+
+  /**
+   * Writes the oldest entry held in memory only to disk (fsynced), counting it in the budget
+   * first: `makeRoom(bytes)` is asked to free space (it may drop older entries) and answers
+   * whether the entry fits now; when it does not, the entry is removed instead. Resolves with
+   * what happened, or `undefined` when nothing is held. A failed write rejects and leaves the
+   * entry held.
+   */
+  async persistOldestHeld(
+    makeRoom: (bytes: number) => Promise<boolean>,
+  ): Promise<{ key: number; stored: boolean } | undefined> {
+    const entry = this.#entries.find((e) => !e.onDisk);
+    if (entry === undefined || entry.value === undefined) return undefined;
+    const prepared = this.prepare(entry.value);
+    if (!await makeRoom(prepared.bytes)) {
+      const index = this.#entries.indexOf(entry);
+      if (index >= 0) this.#entries.splice(index, 1);
+      return { key: entry.key, stored: false };
+    }
+    await writeFileAtomic(fileOf(this.#dir, entry.key), prepared.text);
+    this.#options.budget.change(this.#options.part, prepared.bytes);
+    entry.bytes = prepared.bytes;
+    entry.onDisk = true;
+    if (!this.#options.holdValues) entry.value = undefined;
+    return { key: entry.key, stored: true };
+  }
+
+  /** Whether the oldest entry is on disk (the spool drops only those to make room). */
+  oldestOnDisk(): boolean {
+    return this.#entries[0]?.onDisk ?? false;
   }
 
   /** Uses up the next key without storing anything (a value dropped before it was stored). */
@@ -258,6 +325,7 @@ export class DurableQueue<T> {
   }
 
   async #discard(entry: Entry<T>, options: { recursive?: boolean } = {}): Promise<void> {
+    if (entry.written) await entry.written.catch(() => {});
     if (!entry.onDisk) return;
     this.#options.budget.change(this.#options.part, -entry.bytes);
     await Deno.remove(fileOf(this.#dir, entry.key), options).catch(() => {});

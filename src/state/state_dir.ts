@@ -49,8 +49,11 @@ export interface StateDir {
   readonly instanceId: string;
   /** Reads `name` as JSON and validates it; `undefined` if the file does not exist. */
   readJson<T>(name: string, schema: z.ZodType<T>): Promise<T | undefined>;
-  /** Writes `value` as JSON to `name` atomically with mode 0600. */
-  writeJson(name: string, value: unknown): Promise<void>;
+  /**
+   * Writes `value` as JSON to `name` atomically with mode 0600; fsynced unless `durable` is
+   * false (an informational file).
+   */
+  writeJson(name: string, value: unknown, options?: { durable?: boolean }): Promise<void>;
   /** Releases the lock. */
   close(): Promise<void>;
 }
@@ -179,9 +182,15 @@ class LockedStateDir implements StateDir {
     return parsed.data;
   }
 
-  async writeJson(name: string, value: unknown): Promise<void> {
+  async writeJson(
+    name: string,
+    value: unknown,
+    options: { durable?: boolean } = {},
+  ): Promise<void> {
     if (!this.#lock) throw new Error(`state dir ${this.path} is closed`);
-    await writeFileAtomic(this.#file(name), JSON.stringify(value, null, 2) + "\n");
+    await writeFileAtomic(this.#file(name), JSON.stringify(value, null, 2) + "\n", {
+      durable: options.durable !== false,
+    });
   }
 
   async close(): Promise<void> {

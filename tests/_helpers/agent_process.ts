@@ -9,7 +9,7 @@
  * ```
  */
 import { stringify } from "yaml";
-import { agentPermissionFlags } from "../../src/permissions/permission_flags.ts";
+import { agentPermissionFlags, agentRuntimeFlags } from "../../src/permissions/permission_flags.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { type AgentStatus, AgentStatusSchema, STATUS_FILE } from "../../src/state/agent_status.ts";
 import { denoRunArgs, MAIN } from "./main_process.ts";
@@ -26,8 +26,15 @@ export interface StartAgentOptions {
   dir?: string;
   /** Extra environment variables. @default {} */
   env?: Record<string, string>;
-  /** Deno permission flags. @default {the flags `worker-agent permissions` prints for the config} */
+  /**
+   * Deno permission flags. @default {the flags `worker-agent permissions` prints for the config,
+   * the agent's V8 flags included}
+   */
   permissions?: readonly string[];
+  /** Runtime flags added after the permissions (e.g. `--v8-flags=…`, for benches). @default [] */
+  runtimeFlags?: readonly string[];
+  /** The script to run instead of `main.ts` (e.g. a `deno bundle` output, for benches). */
+  entry?: string;
 }
 
 /** A running agent subprocess. */
@@ -101,8 +108,14 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
   );
   const { config } = await loadConfig({ path: configPath, env: {} });
   const child = new Deno.Command(Deno.execPath(), {
-    args: denoRunArgs(MAIN, {
-      permissions: options.permissions ?? agentPermissionFlags(config, configPath),
+    args: denoRunArgs(options.entry ?? MAIN, {
+      permissions: [
+        ...(options.permissions ?? [
+          ...agentPermissionFlags(config, configPath),
+          ...agentRuntimeFlags(),
+        ]),
+        ...(options.runtimeFlags ?? []),
+      ],
       args: ["run", "--config", configPath],
     }),
     cwd: dir,

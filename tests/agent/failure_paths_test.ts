@@ -24,18 +24,29 @@ function noSpace(): Error {
   return new Error("No space left on device (os error 28)");
 }
 
-/** A state dir whose writes fail while `full` is true; what was written last is kept. */
+/** A state dir whose seen-id log fails while `full` is true; what was written is kept. */
 function flakyDir() {
   const dir = {
+    path: "/nonexistent",
     full: false,
     writes: 0,
-    saved: undefined as unknown,
+    text: "",
     readJson: () => Promise.resolve(undefined),
-    writeJson: (_name: string, value: unknown) => {
-      if (dir.full) return Promise.reject(noSpace());
-      dir.writes++;
-      dir.saved = value;
-      return Promise.resolve();
+    log: {
+      read: () => Promise.resolve(dir.text === "" ? undefined : dir.text),
+      append: (text: string) => {
+        if (dir.full) return Promise.reject(noSpace());
+        dir.writes++;
+        dir.text += text;
+        return Promise.resolve();
+      },
+      replace: (text: string) => {
+        if (dir.full) return Promise.reject(noSpace());
+        dir.writes++;
+        dir.text = text;
+        return Promise.resolve();
+      },
+      close: () => {},
     },
   };
   return dir;
@@ -71,18 +82,20 @@ async function intakeWith(
 
 Deno.test("SeenIdStore forgets an id whose write failed, so it is not taken for a replay", async () => {
   const dir = flakyDir();
-  const seen = await SeenIdStore.open(dir, { now: () => NOW });
+  const seen = await SeenIdStore.open(dir, { now: () => NOW, log: dir.log });
   dir.full = true;
   await rejects(() => seen.add("a"), /No space/);
   assert(!seen.has("a"), "an id that is not on disk is not seen");
   dir.full = false;
   await seen.add("b");
-  assertEquals(dir.saved, { ids: { b: NOW } });
+  assertEquals(dir.text.split("\n").filter((l) => l !== ""), [`["b",${NOW}]`]);
+  const reopened = await SeenIdStore.open(dir, { now: () => NOW, log: dir.log });
+  assert(reopened.has("b") && !reopened.has("a"));
 });
 
 Deno.test("CommandIntake defers a command whose id cannot be persisted, and runs it later", async () => {
   const dir = flakyDir();
-  const seen = await SeenIdStore.open(dir, { now: () => NOW });
+  const seen = await SeenIdStore.open(dir, { now: () => NOW, log: dir.log });
   const delivered: CommandResult[] = [];
   const s = await intakeWith(seen, (r) => {
     delivered.push(r);
@@ -105,7 +118,7 @@ Deno.test("CommandIntake defers a command whose id cannot be persisted, and runs
 
 Deno.test("CommandIntake defers a refusal whose result cannot be stored", async () => {
   const dir = flakyDir();
-  const seen = await SeenIdStore.open(dir, { now: () => NOW });
+  const seen = await SeenIdStore.open(dir, { now: () => NOW, log: dir.log });
   let full = true;
   const delivered: CommandResult[] = [];
   const s = await intakeWith(seen, (r) => {
@@ -224,7 +237,7 @@ Deno.test("SampleSpool counts samples removed without delivery (a rejected batch
 
 Deno.test("CommandIntake reports at most 100 forged commands per run, each once and in memory only", async () => {
   const dir = flakyDir();
-  const seen = await SeenIdStore.open(dir, { now: () => NOW });
+  const seen = await SeenIdStore.open(dir, { now: () => NOW, log: dir.log });
   const delivered: { result: CommandResult; durable: boolean }[] = [];
   const s = await intakeWith(seen, (result, options) => {
     delivered.push({ result, durable: options.durable });

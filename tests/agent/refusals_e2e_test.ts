@@ -116,3 +116,32 @@ Deno.test("results wait in the outbox through server errors and an agent crash, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a command that ran before a crash (SIGKILL) is a replay when handed out after the restart", async () => {
+  await using server = startHostileServer();
+  const genuine = await command(server.workerId);
+  server.queue(genuine);
+  const dir = await Deno.makeTempDir({ prefix: "ftl-agent-" });
+  try {
+    const first = await startAgent({ baseUrl: server.baseUrl, apiKey: KEY, dir });
+    await waitFor(() => server.results.some((r) => r.command_id === genuine.id), {
+      timeoutMs: 20_000,
+      message: "the command's result",
+    });
+    first.signal("SIGKILL"); // a crash: the seen-id log is all that is left of it
+    await first.exited;
+    const second = await startAgent({ baseUrl: server.baseUrl, apiKey: KEY, dir });
+    const marker = await command(server.workerId);
+    server.queue(genuine, marker);
+    await waitFor(() => server.results.some((r) => r.command_id === marker.id), {
+      timeoutMs: 20_000,
+      message: "the marker's result",
+    });
+    assertEquals(server.results.filter((r) => r.command_id === genuine.id).length, 1);
+    assert(/replayed command ignored/.test(second.output()));
+    assertEquals((second.output().match(/command accepted/g) ?? []).length, 1, "only the marker");
+    assertEquals(await second.stop(), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -7,7 +7,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { stringify } from "yaml";
-import { agentCompileFlags, compileOs } from "../../src/build/compile_flags.ts";
+import { agentBundleArgs, agentCompileFlags, compileOs } from "../../src/build/compile_flags.ts";
 import { agentPermissionFlags } from "../../src/permissions/permission_flags.ts";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
@@ -16,6 +16,35 @@ import { connectedWorkerId, startSystem } from "../agent/_e2e.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 
 const COMPILED = agentCompileFlags(compileOs(Deno.build.os));
+
+Deno.test({
+  name: "the agent bundle release binaries are compiled from runs under their flags and reports",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ftl-bundle-" });
+    try {
+      const bundle = `${dir}/worker-agent.js`;
+      const built = await new Deno.Command(Deno.execPath(), {
+        args: agentBundleArgs(bundle),
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert(built.success, new TextDecoder().decode(built.stderr));
+      await using sys = await startSystem({ agent: { permissions: COMPILED, entry: bundle } });
+      const workerId = await connectedWorkerId(sys.agent, { websocket: "open" });
+      await waitFor(async () => (await sys.admin.samples(workerId)).find((s) => s.seq >= 1), {
+        timeoutMs: 15_000,
+        message: "a metrics sample",
+      });
+      const id = await sys.admin.command(workerId, "ping");
+      assertEquals((await sys.admin.finished(workerId, id)).status, "completed");
+      assertEquals(await sys.agent.stop(), 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
 
 Deno.test({
   name:

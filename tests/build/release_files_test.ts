@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { writeArchives } from "../../src/build/archives.ts";
 import { writeChecksums } from "../../src/build/checksums.ts";
-import { agentCompileFlags } from "../../src/build/compile_flags.ts";
+import { AGENT_BUNDLE, agentBundleArgs, agentCompileFlags } from "../../src/build/compile_flags.ts";
 import { planInstallers } from "../../src/build/installers.ts";
 import { compileSteps } from "../../src/build/main.ts";
 import { releaseNotes, releaseTitle } from "../../src/build/release_notes.ts";
@@ -15,7 +15,12 @@ import { AGENT_ENV_VARS } from "../../src/permissions/permission_flags.ts";
 import { REPO_ROOT, requireTool, runTool } from "../installer/_tools.ts";
 
 Deno.test("compile steps use the one compiled flag set: exact env and sys names, no ffi, no prompt", () => {
-  const steps = compileSteps(["all"]);
+  const all = compileSteps(["all"]);
+  // The agent binaries are compiled from one bundle of main.ts, built first (issue 17).
+  assertEquals(all[0], { file: AGENT_BUNDLE, args: agentBundleArgs() });
+  assertEquals(all.filter((s) => s.file === AGENT_BUNDLE).length, 1);
+  const steps = all.slice(1);
+  assert(steps.every((s) => s.args[0] === "compile"));
   assertEquals(steps.map((s) => s.file), [
     "worker-agent-linux-x64",
     "worker-agent-linux-arm64",
@@ -43,6 +48,7 @@ Deno.test("compile steps use the one compiled flag set: exact env and sys names,
   assert(
     agentCompileFlags("darwin").some((f) => f.startsWith("--allow-sys=") && f.includes("uid")),
   );
+  assertEquals(windows.at(-1), AGENT_BUNDLE, "an agent binary is compiled from the bundle");
   const cp = steps.find((s) => s.file === "ftl-control-plane-linux-arm64")!.args;
   assert(!cp.includes("--allow-run"), "the control plane never runs programs");
   assert(cp.includes("aarch64-unknown-linux-gnu") && cp.at(-1) === "src/control_plane/main.ts");

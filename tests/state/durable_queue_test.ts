@@ -49,3 +49,29 @@ Deno.test("DurableQueue uses a key for a failed write only when it keeps the val
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("DurableQueue hands an entry out while it is written; removing it waits for the write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const budget = new StateBudget(1 << 20);
+    const queue = await open(dir, budget, true, 1);
+    const appended = queue.append(queue.prepare({ n: 1 }), { whileWriting: true });
+    // Sendable at once, before the write is done.
+    assertEquals(queue.oldest(), { key: 1, value: { n: 1 } });
+    // The server took it before the write finished: no file may be left behind.
+    const removed = queue.dropOldest();
+    assertEquals(await appended, 1);
+    assertEquals(await removed, true);
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    assertEquals(names, []);
+    assertEquals(budget.used, 0);
+    // Kept (and counted) when nothing removes it.
+    await queue.append(queue.prepare({ n: 2 }), { whileWriting: true });
+    assertEquals(budget.used, DISK_BLOCK_BYTES);
+    const reopened = await open(dir, new StateBudget(1 << 20), true, 1);
+    assertEquals((await reopened.peek(5)).items.map((i) => i.value), [{ n: 2 }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

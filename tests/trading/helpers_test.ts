@@ -64,6 +64,50 @@ Deno.test("readLines() hands over an overlong line in pieces", async () => {
   assertEquals(lines, ["a".repeat(10), "a".repeat(10), "a".repeat(5)]);
 });
 
+/** A byte stream (as a child's stdout is) handing out `chunks`, each copied on enqueue. */
+function byteStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      const chunk = chunks[i++];
+      if (chunk === undefined) {
+        controller.close();
+        // A BYOB read waiting when the stream closes is answered with no bytes.
+        controller.byobRequest?.respond(0);
+      } else controller.enqueue(chunk.slice());
+    },
+  });
+}
+
+Deno.test("readLines() reads a byte stream through one small buffer, whatever the borders", async () => {
+  const encoder = new TextEncoder();
+  const chunks = [
+    encoder.encode("first\r\nsec"),
+    encoder.encode("ond\n€\n"),
+    encoder.encode("\nlast without break"),
+  ];
+  const lines: string[] = [];
+  // 3 bytes a read: every line and the three-byte "€" cross read borders.
+  await readLines(byteStream(chunks), (line) => lines.push(line), { bufferBytes: 3 });
+  assertEquals(lines, ["first", "second", "€", "", "last without break"]);
+});
+
+Deno.test("readLines() reads a child's stdout through its BYOB reader", async () => {
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo "line $i"; done'],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines: string[] = [];
+  await readLines(child.stdout, (line) => lines.push(line), { bufferBytes: 64 });
+  await child.status;
+  assertEquals(lines.length, 2000);
+  assertEquals(lines[0], "line 1");
+  assertEquals(lines.at(-1), "line 2000");
+  assertEquals(lines.every((line, i) => line === `line ${i + 1}`), true);
+});
+
 Deno.test("parseProcStat() finds state and process group even when the name has parentheses", () => {
   const stat = "4242 (my (odd) bot) S 1 4240 4240 0 -1 4194560 100 0 0 0";
   assertEquals(parseProcStat(stat), { pid: 4242, state: "S", ppid: 1, pgrp: 4240 });
