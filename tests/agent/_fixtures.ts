@@ -7,7 +7,7 @@ import {
   type Sample,
   signCommand,
 } from "../../src/protocol/mod.ts";
-import { StateBudget } from "../../src/state/state_budget.ts";
+import { onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
 
 /** A logger that keeps its lines in memory. */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
@@ -78,4 +78,9 @@ export function openSpool(
   stream = "s",
 ): Promise<SampleSpool> {
   return SampleSpool.open(dir, { stream, budget: new StateBudget(budgetBytes), logger });
+}
+
+/** Disk bytes the spool counts for one {@linkcode sampleOf} with `padding`. */
+export function sampleDiskBytes(padding: number): number {
+  return onDiskBytes(new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, padding))).length);
 }

@@ -13,8 +13,7 @@ import {
   type CommandResult,
   deriveSigningKey,
 } from "../../src/protocol/mod.ts";
-import { memoryLogger, openSpool, sampleOf, signedCommand } from "./_fixtures.ts";
-import { onDiskBytes } from "../../src/state/state_budget.ts";
+import { memoryLogger, openSpool, sampleDiskBytes, sampleOf, signedCommand } from "./_fixtures.ts";
 
 const KEY = "wak_" + "f".repeat(32);
 const NOW = 1_764_000_000_000;
@@ -159,8 +158,7 @@ Deno.test("SampleSpool counts the samples it dropped for space even when the new
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await openSpool(dir, logger, onDiskBytes(size) * 3);
+    const spool = await openSpool(dir, logger, sampleDiskBytes(200) * 3);
     for (let i = 0; i < 3; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     await Deno.mkdir(`${dir}/outbox/samples/0000000000000003.json`);
     await rejects(() => spool.add(sampleOf("s", 3, 200)));

@@ -3,8 +3,8 @@ import { ResultOutbox } from "../../src/agent/result_outbox.ts";
 import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
 import { openStateDir } from "../../src/state/state_dir.ts";
-import { memoryLogger, openSpool, sampleOf } from "./_fixtures.ts";
-import { DISK_BLOCK_BYTES, onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
+import { memoryLogger, openSpool, sampleDiskBytes, sampleOf } from "./_fixtures.ts";
+import { DISK_BLOCK_BYTES, StateBudget } from "../../src/state/state_budget.ts";
 
 Deno.test("SampleSpool keeps seq gap-free across a reopen and removes acknowledged samples", async () => {
   const dir = await Deno.makeTempDir();
@@ -29,8 +29,7 @@ Deno.test("SampleSpool drops the oldest samples when full, counts and logs them"
   const dir = await Deno.makeTempDir();
   try {
     const { logger, lines } = memoryLogger();
-    const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await openSpool(dir, logger, onDiskBytes(size) * 3);
+    const spool = await openSpool(dir, logger, sampleDiskBytes(200) * 3);
     for (let i = 0; i < 5; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     assertEquals(spool.depth, 3);
     assertEquals(spool.dropped, 2);

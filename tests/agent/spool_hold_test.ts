@@ -10,8 +10,8 @@ import {
   type OpenRecordFile,
   type RecordFile,
 } from "../../src/state/slot_record.ts";
-import { onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
-import { memoryLogger, openSpool, sampleOf } from "./_fixtures.ts";
+import { StateBudget } from "../../src/state/state_budget.ts";
+import { memoryLogger, openSpool, sampleDiskBytes, sampleOf } from "./_fixtures.ts";
 
 /** The real record file, with every write and sync counted. */
 function countingRecord(): { open: OpenRecordFile; writes: () => number; syncs: () => number } {
@@ -132,8 +132,7 @@ Deno.test("SampleSpool.persist keeps to the budget: the oldest give way, counted
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await openSpool(dir, logger, onDiskBytes(size) * 2);
+    const spool = await openSpool(dir, logger, sampleDiskBytes(200) * 2);
     spool.sendsWork();
     for (let i = 0; i < 5; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     await spool.persist();
