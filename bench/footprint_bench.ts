@@ -33,6 +33,8 @@ import {
   startControlPlane,
 } from "../tests/_helpers/control_plane_process.ts";
 import { waitFor } from "../tests/_helpers/wait_for.ts";
+import { Admin, connectedWorkerId } from "../tests/agent/_e2e.ts";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../src/control_plane/app.ts";
 
 const { values: opts } = parseArgs({
   args: Deno.args,
@@ -212,21 +214,6 @@ async function startBaseline(cp: ControlPlaneProcess, heartbeatS: number): Promi
   };
 }
 
-async function adminJson<T>(cp: ControlPlaneProcess, path: string, init?: RequestInit): Promise<T> {
-  const res = await cp.admin(path, init);
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function sampleCount(cp: ControlPlaneProcess, workerId: string): Promise<number> {
-  const body = await adminJson<{ samples: unknown[] }>(
-    cp,
-    `/api/workers/${workerId}/metrics?limit=1000`,
-  );
-  return body.samples.length;
-}
-
 interface CommandRow {
   command_id: string;
   status: string;
@@ -253,27 +240,15 @@ const STEPS: [string, (r: CommandRow) => number][] = [
   ["created → finished_at (round trip)", (r) => ms(r.finished_at) - ms(r.created_at)],
 ];
 
-async function queueCommand(
-  cp: ControlPlaneProcess,
-  workerId: string,
-  type: string,
-): Promise<string> {
-  const { command_id } = await adminJson<{ command_id: string }>(cp, "/api/workers/commands", {
-    method: "POST",
-    body: JSON.stringify({ worker_id: workerId, command_type: type }),
-  });
-  return command_id;
-}
-
+/** The round trips of `ids` once all have finished (the server's default timeout). */
 async function finishedCommands(
-  cp: ControlPlaneProcess,
+  admin: Admin,
   workerId: string,
   ids: string[],
 ): Promise<CommandRow[]> {
   const want = new Set(ids);
   return await waitFor(async () => {
-    const { commands } = await adminJson<{ commands: CommandRow[] }>(
-      cp,
+    const { commands } = await admin.json<{ commands: CommandRow[] }>(
       `/api/workers/commands?worker_id=${workerId}&limit=1000`,
     );
     const done = commands.filter((c) =>
@@ -318,6 +293,7 @@ async function runRow(o: RowOptions): Promise<RowResult> {
   const cp = await startControlPlane({
     args: ["--heartbeat-interval", `${o.heartbeatS}`, "--metrics-interval", `${o.metricsS}`],
   });
+  const admin = new Admin(cp);
   try {
     const config: Record<string, unknown> = {
       log_level: "info",
@@ -337,17 +313,15 @@ async function runRow(o: RowOptions): Promise<RowResult> {
     });
     const baseline = opts["only-agent"] ? undefined : await startBaseline(cp, o.heartbeatS);
     try {
-      const workerId = (await waitFor(async () => {
-        const s = await agent.status();
-        return s?.state === "connected" && s.websocket === "open" ? s.worker_id : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 50, message: "the agent to connect" }))!;
+      const workerId = await connectedWorkerId(agent, { websocket: "open" });
+      const sampleCount = async () => (await admin.samples(workerId)).length;
+      const queue = (type: string) =>
+        admin.command(workerId, type, {}, DEFAULT_COMMAND_TIMEOUT_SECONDS);
       if (o.workload) {
-        const [row] = await finishedCommands(cp, workerId, [
-          await queueCommand(cp, workerId, "start_trading"),
-        ]);
+        const [row] = await finishedCommands(admin, workerId, [await queue("start_trading")]);
         if (row?.status !== "completed") throw new Error(`start_trading: ${JSON.stringify(row)}`);
       }
-      await waitFor(async () => await sampleCount(cp, workerId) >= 1, {
+      await waitFor(async () => await sampleCount() >= 1, {
         timeoutMs: 60_000,
         intervalMs: 200,
         message: "the first sample",
@@ -357,7 +331,7 @@ async function runRow(o: RowOptions): Promise<RowResult> {
       if (o.commands === 0) await tick(SETTLE_S * 1000);
       const agentT = new TreeTracker(agent.pid);
       const baselineT = baseline ? new TreeTracker(baseline.pid) : undefined;
-      const samples0 = await sampleCount(cp, workerId);
+      const samples0 = await sampleCount();
       const t0 = performance.now();
       for (let s = 0; s <= (o.commands > 0 ? 0 : WINDOW_S); s++) {
         if (s > 0) await tick(t0 + s * 1000 - performance.now());
@@ -365,16 +339,16 @@ async function runRow(o: RowOptions): Promise<RowResult> {
         await baselineT?.sample();
       }
       const wallS = (performance.now() - t0) / 1000;
-      const samples = await sampleCount(cp, workerId) - samples0;
+      const samples = await sampleCount() - samples0;
       const result: RowResult = { row: o.row, agent: agentT, baseline: baselineT, wallS, samples };
       if (o.commands > 0) {
         const ids: string[] = [];
         const c0 = performance.now();
         for (let i = 0; i < o.commands; i++) {
           await tick(c0 + i * (1000 / RATE) - performance.now());
-          ids.push(await queueCommand(cp, workerId, "ping"));
+          ids.push(await queue("ping"));
         }
-        const rows = await finishedCommands(cp, workerId, ids);
+        const rows = await finishedCommands(admin, workerId, ids);
         result.roundTrips = {
           n: o.commands,
           completed: rows.filter((r) => r.status === "completed").length,
@@ -391,42 +365,17 @@ async function runRow(o: RowOptions): Promise<RowResult> {
   }
 }
 
+/** The rows asked for, in order: default intervals unless a row says otherwise. */
+const ROWS: (Partial<RowOptions> & { row: string; on: boolean })[] = [
+  { row: "idle", on: !opts["skip-idle"] },
+  { row: "idle, 1 s intervals", on: opts.fast, heartbeatS: 5, metricsS: 1 },
+  { row: "workload ~90 lines/s", on: opts.workload, workload: true },
+  { row: "round trip", on: COMMANDS > 0, commands: COMMANDS },
+];
 const rows: RowResult[] = [];
-rows.push(
-  await runRow({ row: "idle", heartbeatS: 30, metricsS: 10, workload: false, commands: 0 }),
-);
-if (opts.fast) {
-  rows.push(
-    await runRow({
-      row: "idle, 1 s intervals",
-      heartbeatS: 5,
-      metricsS: 1,
-      workload: false,
-      commands: 0,
-    }),
-  );
-}
-if (opts.workload) {
-  rows.push(
-    await runRow({
-      row: "workload ~90 lines/s",
-      heartbeatS: 30,
-      metricsS: 10,
-      workload: true,
-      commands: 0,
-    }),
-  );
-}
-if (COMMANDS > 0) {
-  rows.push(
-    await runRow({
-      row: "round trip",
-      heartbeatS: 30,
-      metricsS: 10,
-      workload: false,
-      commands: COMMANDS,
-    }),
-  );
+for (const { on, ...row } of ROWS) {
+  if (!on) continue;
+  rows.push(await runRow({ heartbeatS: 30, metricsS: 10, workload: false, commands: 0, ...row }));
 }
 
 const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ").slice(0, 3);

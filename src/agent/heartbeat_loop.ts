@@ -142,10 +142,8 @@ export async function runHeartbeatLoop(context: AgentContext, signal: AbortSigna
       // Ends early when the WebSocket is open again after it dropped (the server restarted,
       // say): the server then hears from this agent at once, not up to an interval later.
       await state.socketReopened.wait(wait, signal);
-    } else if (outcome.kind === "retry" && outcome.retryAfterMs === undefined) {
-      // Ends early as soon as another loop reaches the server (protocol 8, v1.1); a wait the
-      // server asked for (`Retry-After`) is kept in full.
-      await reachability.wait(wait, signal);
+    } else if (outcome.kind === "retry") {
+      await reachability.waitOut(wait, outcome.retryAfterMs, signal);
     } else await abortableDelay(wait, signal);
   }
 }

@@ -103,10 +103,11 @@ export async function registerWorker(context: AgentContext, signal: AbortSignal)
         logger.debug("registration failed, retrying", { reason, wait_ms: wait });
         state.setConnection("reconnecting", `register: ${reason}`);
         context.statusChanged();
-        // Ends early once any loop reaches the server again, unless the server asked for it.
-        if ("retryAfterMs" in outcome && outcome.retryAfterMs !== undefined) {
-          await abortableDelay(wait, signal);
-        } else await reachability.wait(wait, signal);
+        await reachability.waitOut(
+          wait,
+          "retryAfterMs" in outcome ? outcome.retryAfterMs : undefined,
+          signal,
+        );
         break;
       }
     }

@@ -9,7 +9,6 @@
 import type { ApiOutcome } from "../client/api_outcome.ts";
 import { Backoff } from "../shared/backoff.ts";
 import type { Wake } from "../shared/wake.ts";
-import { abortableDelay } from "../shared/delay.ts";
 import type { AgentContext } from "./agent_context.ts";
 
 /** An answer the lane decides about itself (the loop handles ok, retry, auth, key in use). */
@@ -83,10 +82,7 @@ export async function runSender<Batch>(
         break;
       case "retry": {
         const wait = backoff.retryWait(outcome.retryAfterMs, state.heartbeatMs);
-        // Ends early once any loop reaches the server again (protocol 8, v1.1), unless the
-        // server asked for the wait (`Retry-After`).
-        if (outcome.retryAfterMs !== undefined) await abortableDelay(wait, signal);
-        else await reachability.wait(wait, signal);
+        await reachability.waitOut(wait, outcome.retryAfterMs, signal);
         break;
       }
       case "auth":

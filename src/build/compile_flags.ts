@@ -16,23 +16,14 @@ import { collectorPermissions } from "../collector/permissions.ts";
 import {
   AGENT_ENV_VARS,
   AGENT_SYS_CALLS,
-  AGENT_V8_FLAGS,
+  agentRuntimeFlags,
   SERVICE_SYS_CALLS,
 } from "../permissions/permission_flags.ts";
 import type { ReleaseTarget } from "./targets.ts";
 
-/**
- * V8 flags baked into the agent binary (`--v8-flags=` at compile time): the agent's own list
- * (`AGENT_V8_FLAGS`, issue 17), so `deno run`, the service units and the binary agree. The
- * control plane, a server, keeps V8's defaults.
- */
-export const COMPILE_V8_FLAGS: readonly string[] = AGENT_V8_FLAGS;
-
-/** Runtime flags that are not permissions, for a compiled binary with `v8Flags`. */
-export function compileRuntimeFlags(v8Flags: readonly string[] = []): string[] {
-  const flags = ["--no-prompt"];
-  if (v8Flags.length > 0) flags.push(`--v8-flags=${v8Flags.join(",")}`);
-  return flags;
+/** Runtime flags that are not permissions, for every compiled binary. */
+export function compileRuntimeFlags(): string[] {
+  return ["--no-prompt"];
 }
 
 /**
@@ -58,9 +49,13 @@ export function compileOs(os: typeof Deno.build.os): ReleaseTarget["os"] {
   return os === "darwin" || os === "windows" ? os : "linux";
 }
 
-/** Every flag the agent binary for `os` is compiled with, permissions first. */
+/**
+ * Every flag the agent binary for `os` is compiled with, permissions first, then the agent's
+ * V8 flags (`agentRuntimeFlags`, issue 17), so `deno run`, the service units and the binary
+ * agree. The control plane, a server, keeps V8's defaults.
+ */
 export function agentCompileFlags(os: ReleaseTarget["os"]): string[] {
-  return [...agentCompilePermissionFlags(os), ...compileRuntimeFlags(COMPILE_V8_FLAGS)];
+  return [...agentCompilePermissionFlags(os), ...compileRuntimeFlags(), ...agentRuntimeFlags()];
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   BACKOFF_CAP_MS,
   BACKOFF_RESET_AFTER_MS,
 } from "../protocol/constants.ts";
+import { abortableDelay } from "./delay.ts";
 
 /** The bounds of {@linkcode backoffCeiling}. */
 export interface BackoffBounds {
@@ -135,6 +136,15 @@ export class Reachability {
       this.#lastReachableAt = Math.max(this.#lastReachableAt, Math.min(aliveUntil, this.#now()));
     }
     this.#down = true;
+  }
+
+  /**
+   * Waits out the wait after a failure to reach the server: in full when the server asked for
+   * it (`retryAfterMs`, protocol 8), else as {@linkcode Reachability.wait} (v1.1). Resolves
+   * whether it ended early.
+   */
+  waitOut(ms: number, retryAfterMs: number | undefined, signal?: AbortSignal): Promise<boolean> {
+    return retryAfterMs === undefined ? this.wait(ms, signal) : abortableDelay(ms, signal);
   }
 
   /**

@@ -15,6 +15,7 @@
 import type { z } from "zod";
 import { parseJson } from "../protocol/validate.ts";
 import { syncParentDirectory } from "../shared/atomic_write.ts";
+import { fnv1a } from "../shared/fnv1a.ts";
 
 /** Bytes of one slot; a value's JSON must fit with its envelope. */
 export const SLOT_BYTES = 512;
@@ -167,14 +168,4 @@ function parseSlot<T>(
   }
   const parsed = parseJson(schema, JSON.stringify(value ?? null));
   return parsed.ok ? { generation, value: parsed.value } : undefined;
-}
-
-/** FNV-1a (32 bit) of `text`'s UTF-16 code units, as 8 hex digits. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, "0");
 }

@@ -1,4 +1,5 @@
 /** Small builders shared by the agent's unit tests. */
+import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { createLogger, type Logger } from "../../src/log/logger.ts";
 import {
   type Command,
@@ -6,6 +7,7 @@ import {
   type Sample,
   signCommand,
 } from "../../src/protocol/mod.ts";
+import { onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
 
 /** A logger that keeps its lines in memory. */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
@@ -66,4 +68,19 @@ export function sampleOf(stream: string, seq: number, padding = 0): Sample {
     agent: { rss_mb: 1, cpu_percent: 0, uptime_s: 1, spool_depth: 0, dropped_samples: 0 },
     trading: { status: "stopped", pid: null, uptime_s: null, restarts: 0, active_trades: 0 },
   };
+}
+
+/** A {@linkcode SampleSpool} of stream `s` in `dir`, on a fresh budget of `budgetBytes` (1 MiB). */
+export function openSpool(
+  dir: string,
+  logger: Logger,
+  budgetBytes = 1 << 20,
+  stream = "s",
+): Promise<SampleSpool> {
+  return SampleSpool.open(dir, { stream, budget: new StateBudget(budgetBytes), logger });
+}
+
+/** Disk bytes the spool counts for one {@linkcode sampleOf} with `padding`. */
+export function sampleDiskBytes(padding: number): number {
+  return onDiskBytes(new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, padding))).length);
 }

@@ -6,7 +6,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { CommandIntake, MAX_FORGED_REPORTS_PER_RUN } from "../../src/agent/command_intake.ts";
 import { ResultOutbox } from "../../src/agent/result_outbox.ts";
-import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
 import {
   type Command,
@@ -14,8 +13,7 @@ import {
   type CommandResult,
   deriveSigningKey,
 } from "../../src/protocol/mod.ts";
-import { memoryLogger, sampleOf, signedCommand } from "./_fixtures.ts";
-import { onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
+import { memoryLogger, openSpool, sampleDiskBytes, sampleOf, signedCommand } from "./_fixtures.ts";
 
 const KEY = "wak_" + "f".repeat(32);
 const NOW = 1_764_000_000_000;
@@ -160,12 +158,7 @@ Deno.test("SampleSpool counts the samples it dropped for space even when the new
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(onDiskBytes(size) * 3),
-      logger,
-    });
+    const spool = await openSpool(dir, logger, sampleDiskBytes(200) * 3);
     for (let i = 0; i < 3; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     await Deno.mkdir(`${dir}/outbox/samples/0000000000000003.json`);
     await rejects(() => spool.add(sampleOf("s", 3, 200)));
@@ -173,11 +166,7 @@ Deno.test("SampleSpool counts the samples it dropped for space even when the new
     assertEquals((await spool.peek(10)).map((s) => s.seq), [1, 2]);
     assertEquals(spool.dropped, 1);
     assertEquals(spool.nextSeq, 3, "no seq was used up by the failed write");
-    const reopened = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const reopened = await openSpool(dir, logger);
     assertEquals(reopened.dropped, 1, "the count is persisted");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -188,11 +177,7 @@ Deno.test("SampleSpool counts a stored sample it cannot read as lost, and keeps 
   const dir = await Deno.makeTempDir();
   try {
     const { logger, lines } = memoryLogger();
-    const spool = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const spool = await openSpool(dir, logger);
     for (let i = 0; i < 4; i++) await spool.add(sampleOf("s", spool.nextSeq));
     const files = `${dir}/outbox/samples`;
     await Deno.writeTextFile(`${files}/0000000000000001.json`, '{"truncated');
@@ -204,11 +189,7 @@ Deno.test("SampleSpool counts a stored sample it cannot read as lost, and keeps 
     assertEquals(spool.dropped, 2);
     assertEquals(spool.depth, 2);
     assert(lines.some((l) => l.includes("unreadable")), "the loss is logged");
-    const reopened = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const reopened = await openSpool(dir, logger);
     assertEquals(reopened.dropped, 2, "the count is persisted");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -219,11 +200,7 @@ Deno.test("SampleSpool counts samples removed without delivery (a rejected batch
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    const spool = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const spool = await openSpool(dir, logger);
     for (let i = 0; i < 4; i++) await spool.add(sampleOf("s", spool.nextSeq));
     await spool.removeThrough(0);
     assertEquals(spool.dropped, 0, "delivered samples are not lost");

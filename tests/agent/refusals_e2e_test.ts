@@ -4,13 +4,40 @@ import { startAgent } from "../_helpers/agent_process.ts";
 import { startControlPlane } from "../_helpers/control_plane_process.ts";
 import { waitFor } from "../_helpers/wait_for.ts";
 import { Admin, connectedWorkerId, FAST_CP_ARGS } from "./_e2e.ts";
-import { startHostileServer } from "./_hostile_server.ts";
+import { type HostileServer, startHostileServer } from "./_hostile_server.ts";
+import type { Command } from "../../src/protocol/mod.ts";
 
 const KEY = "wak_" + "Q".repeat(32);
 const OTHER_KEY = "wak_" + "R".repeat(32);
 
 function command(workerId: string, overrides: Record<string, unknown> = {}, key = KEY) {
   return signedCommand(key, { overrides: { worker_id: workerId, ...overrides } });
+}
+
+/**
+ * Starts a second agent on `dir`, hands it `genuine` again followed by a marker, and asserts
+ * that only the marker ran: `genuine` was a replay.
+ */
+async function assertReplayIgnoredAfterRestart(
+  server: HostileServer,
+  dir: string,
+  genuine: Command,
+): Promise<void> {
+  const second = await startAgent({ baseUrl: server.baseUrl, apiKey: KEY, dir });
+  const marker = await command(server.workerId);
+  server.queue(genuine, marker);
+  await waitFor(() => server.results.some((r) => r.command_id === marker.id), {
+    timeoutMs: 20_000,
+    message: "the marker's result",
+  });
+  assertEquals(server.results.filter((r) => r.command_id === genuine.id).length, 1);
+  assert(/replayed command ignored/.test(second.output()));
+  assertEquals(
+    (second.output().match(/command accepted/g) ?? []).length,
+    1,
+    "only the marker ran in the second agent",
+  );
+  assertEquals(await second.stop(), 0);
 }
 
 Deno.test("forged, tampered, expired and wrong-worker commands are refused with their codes, and a replay stays refused after a restart", async () => {
@@ -50,21 +77,7 @@ Deno.test("forged, tampered, expired and wrong-worker commands are refused with 
     assertEquals(await first.stop(), 0);
 
     // Same state dir: the genuine command handed out again must not run again.
-    const second = await startAgent({ baseUrl: server.baseUrl, apiKey: KEY, dir });
-    const marker = await command(me);
-    server.queue(genuine, marker);
-    await waitFor(() => server.results.some((r) => r.command_id === marker.id), {
-      timeoutMs: 20_000,
-      message: "the marker's result",
-    });
-    assertEquals(server.results.filter((r) => r.command_id === genuine.id).length, 1);
-    assert(/replayed command ignored/.test(second.output()));
-    assertEquals(
-      (second.output().match(/command accepted/g) ?? []).length,
-      1,
-      "only the marker ran in the second agent",
-    );
-    assertEquals(await second.stop(), 0);
+    await assertReplayIgnoredAfterRestart(server, dir, genuine);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -130,17 +143,7 @@ Deno.test("a command that ran before a crash (SIGKILL) is a replay when handed o
     });
     first.signal("SIGKILL"); // a crash: the seen-id log is all that is left of it
     await first.exited;
-    const second = await startAgent({ baseUrl: server.baseUrl, apiKey: KEY, dir });
-    const marker = await command(server.workerId);
-    server.queue(genuine, marker);
-    await waitFor(() => server.results.some((r) => r.command_id === marker.id), {
-      timeoutMs: 20_000,
-      message: "the marker's result",
-    });
-    assertEquals(server.results.filter((r) => r.command_id === genuine.id).length, 1);
-    assert(/replayed command ignored/.test(second.output()));
-    assertEquals((second.output().match(/command accepted/g) ?? []).length, 1, "only the marker");
-    assertEquals(await second.stop(), 0);
+    await assertReplayIgnoredAfterRestart(server, dir, genuine);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -3,25 +3,21 @@ import { ResultOutbox } from "../../src/agent/result_outbox.ts";
 import { SampleSpool } from "../../src/agent/sample_spool.ts";
 import { SeenIdStore } from "../../src/agent/seen_ids.ts";
 import { openStateDir } from "../../src/state/state_dir.ts";
-import { memoryLogger, sampleOf } from "./_fixtures.ts";
-import { DISK_BLOCK_BYTES, onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
+import { memoryLogger, openSpool, sampleDiskBytes, sampleOf } from "./_fixtures.ts";
+import { DISK_BLOCK_BYTES, StateBudget } from "../../src/state/state_budget.ts";
 
 Deno.test("SampleSpool keeps seq gap-free across a reopen and removes acknowledged samples", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    let spool = await SampleSpool.open(dir, {
-      stream: "s1",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    let spool = await openSpool(dir, logger, 1 << 20, "s1");
     for (let i = 0; i < 3; i++) await spool.add(sampleOf("s1", spool.nextSeq));
     await spool.removeThrough(1);
-    spool = await SampleSpool.open(dir, { stream: "s1", budget: new StateBudget(1 << 20), logger });
+    spool = await openSpool(dir, logger, 1 << 20, "s1");
     assertEquals(spool.nextSeq, 3);
     assertEquals((await spool.peek(10)).map((s) => s.seq), [2]);
     await spool.removeThrough(2);
-    spool = await SampleSpool.open(dir, { stream: "s1", budget: new StateBudget(1 << 20), logger });
+    spool = await openSpool(dir, logger, 1 << 20, "s1");
     assertEquals(spool.nextSeq, 3, "the counter survives an empty spool");
     await rejects(() => spool.add(sampleOf("s1", 7)), RangeError);
   } finally {
@@ -33,22 +29,13 @@ Deno.test("SampleSpool drops the oldest samples when full, counts and logs them"
   const dir = await Deno.makeTempDir();
   try {
     const { logger, lines } = memoryLogger();
-    const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(onDiskBytes(size) * 3),
-      logger,
-    });
+    const spool = await openSpool(dir, logger, sampleDiskBytes(200) * 3);
     for (let i = 0; i < 5; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     assertEquals(spool.depth, 3);
     assertEquals(spool.dropped, 2);
     assertEquals((await spool.peek(500)).map((s) => s.seq), [2, 3, 4]);
     assert(lines.some((l) => l.includes("dropped the oldest samples")));
-    const reopened = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const reopened = await openSpool(dir, logger);
     assertEquals(reopened.dropped, 2, "the drop count is persisted");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -10,8 +10,8 @@ import {
   type OpenRecordFile,
   type RecordFile,
 } from "../../src/state/slot_record.ts";
-import { onDiskBytes, StateBudget } from "../../src/state/state_budget.ts";
-import { memoryLogger, sampleOf } from "./_fixtures.ts";
+import { StateBudget } from "../../src/state/state_budget.ts";
+import { memoryLogger, openSpool, sampleDiskBytes, sampleOf } from "./_fixtures.ts";
 
 /** The real record file, with every write and sync counted. */
 function countingRecord(): { open: OpenRecordFile; writes: () => number; syncs: () => number } {
@@ -87,30 +87,18 @@ Deno.test("SampleSpool: a crash loses only the held samples, counts them, and ne
   const dir = await Deno.makeTempDir();
   try {
     const { logger, lines } = memoryLogger();
-    const first = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const first = await openSpool(dir, logger);
     first.sendsWork();
     for (let i = 0; i < 3; i++) await first.add(sampleOf("s", first.nextSeq));
     await first.removeThrough(0); // the server has seq 0; 1 and 2 are held when the process dies
     // No persist, no close: the process is gone.
-    const second = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const second = await openSpool(dir, logger);
     assertEquals(second.nextSeq, 3, "seq 1 and 2 may have reached the server: never reused");
     assertEquals(second.dropped, 2, "the gap 1..2 is counted");
     assertEquals(second.depth, 0);
     assert(lines.some((l) => l.includes("samples held in memory were lost")));
     // Counted once: a clean reopen does not count them again.
-    const third = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const third = await openSpool(dir, logger);
     assertEquals(third.dropped, 2);
     assertEquals(third.nextSeq, 3);
   } finally {
@@ -122,11 +110,7 @@ Deno.test("SampleSpool.persist writes held samples out, and they survive a resta
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    const spool = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const spool = await openSpool(dir, logger);
     spool.sendsWork();
     for (let i = 0; i < 3; i++) await spool.add(sampleOf("s", spool.nextSeq));
     assertEquals(await sampleFiles(dir), []);
@@ -136,11 +120,7 @@ Deno.test("SampleSpool.persist writes held samples out, and they survive a resta
     // Until a send goes through again, new samples go to disk too.
     await spool.add(sampleOf("s", spool.nextSeq));
     assertEquals((await sampleFiles(dir)).length, 4);
-    const reopened = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const reopened = await openSpool(dir, logger);
     assertEquals(reopened.dropped, 0);
     assertEquals((await reopened.peek(10)).map((s) => s.seq), [0, 1, 2, 3]);
   } finally {
@@ -152,23 +132,14 @@ Deno.test("SampleSpool.persist keeps to the budget: the oldest give way, counted
   const dir = await Deno.makeTempDir();
   try {
     const { logger } = memoryLogger();
-    const size = new TextEncoder().encode(JSON.stringify(sampleOf("s", 0, 200))).length;
-    const spool = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(onDiskBytes(size) * 2),
-      logger,
-    });
+    const spool = await openSpool(dir, logger, sampleDiskBytes(200) * 2);
     spool.sendsWork();
     for (let i = 0; i < 5; i++) await spool.add(sampleOf("s", spool.nextSeq, 200));
     await spool.persist();
     assertEquals((await spool.peek(10)).map((s) => s.seq), [3, 4]);
     assertEquals(spool.dropped, 3);
     assertEquals(spool.nextSeq - spool.dropped - spool.depth, 0, "a gap is exactly the count");
-    const reopened = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const reopened = await openSpool(dir, logger);
     assertEquals(reopened.dropped, 3);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -184,22 +155,14 @@ Deno.test("SampleSpool carries the counters of a spool from before issue 17 (met
       `${dir}/outbox/samples/meta.json`,
       JSON.stringify({ stream: "s", next_seq: 41, dropped: 7 }),
     );
-    const spool = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const spool = await openSpool(dir, logger);
     assertEquals(spool.nextSeq, 41);
     assertEquals(spool.dropped, 7);
     await spool.close();
     const names = [];
     for await (const entry of Deno.readDir(`${dir}/outbox/samples`)) names.push(entry.name);
     assertEquals(names.sort(), [SPOOL_RECORD_FILE]);
-    const again = await SampleSpool.open(dir, {
-      stream: "s",
-      budget: new StateBudget(1 << 20),
-      logger,
-    });
+    const again = await openSpool(dir, logger);
     assertEquals([again.nextSeq, again.dropped], [41, 7]);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -13,6 +13,7 @@ import APP_JS from "./bundle/app.js" with { type: "text" };
 import APP_CSS from "./bundle/app.css" with { type: "text" };
 import FAVICON_SVG from "./favicon.svg" with { type: "text" };
 import PAGE_HTML from "./index.html" with { type: "text" };
+import { fnv1a } from "../../shared/fnv1a.ts";
 
 /**
  * The Content-Security-Policy every dashboard response carries: only same-origin scripts,
@@ -49,16 +50,6 @@ interface Asset {
 
 function asset(text: string, type: string): Asset {
   return { body: new TextEncoder().encode(text), type, etag: `"${fnv1a(text)}"` };
-}
-
-/** 32-bit FNV-1a of a string's UTF-16 code units, as 8 hex digits; enough for an ETag. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, "0");
 }
 
 const ASSETS: ReadonlyMap<string, Asset> = new Map([
