@@ -13,8 +13,8 @@
  * @module
  */
 import postgres from "postgres";
-import { updateConfigFile } from "../config/update_config_file.ts";
 import { toHex } from "../protocol/encoding.ts";
+import { createWorkerKey, prepareAgent, repoPath as path } from "./demo_agent.ts";
 import {
   freeLoopbackPort,
   listening,
@@ -25,7 +25,6 @@ import {
 } from "./local_services.ts";
 
 const root = new URL("../../", import.meta.url);
-const path = (p: string) => new URL(p, root).pathname;
 const deno = Deno.execPath();
 const keep = Deno.args.includes("--keep");
 const say = (line: string) => console.log(`fleet-demo: ${line}`);
@@ -75,13 +74,6 @@ async function waitForLine(tag: string, match: RegExp, child: Deno.ChildProcess,
     if (Date.now() > deadline) throw new Error(`${tag} did not print ${match} in ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function output(args: string[]): Promise<string> {
-  const out = await new Deno.Command(deno, { args, cwd: root.pathname, stderr: "inherit" })
-    .output();
-  if (!out.success) throw new Error(`deno ${args.join(" ")} failed with code ${out.code}`);
-  return new TextDecoder().decode(out.stdout);
 }
 
 const dir = await Deno.makeTempDir({ prefix: "worker-agent-fleet-demo-" });
@@ -191,32 +183,9 @@ try {
   children.push({ tag: "balancer", child: balancer });
   await waitForLine("balancer", /balancing on/, balancer, 30_000);
 
-  const created = await fetch(`${balancerUrl}/api/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "fleet-demo" }),
-  });
-  if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
-  const { key } = await created.json() as { key: string };
-
-  const configPath = `${dir}/agent/config.yaml`;
-  await output([
-    "run",
-    "-A",
-    path("main.ts"),
-    "init",
-    "--config",
-    configPath,
-    "--api-key",
-    key,
-    "--base-url",
-    balancerUrl,
-  ]);
-  await updateConfigFile(configPath, { state_dir: `${dir}/agent/state` });
-  const flags =
-    (await output(["run", "-A", path("main.ts"), "permissions", "--config", configPath]))
-      .trim().split(/\s+/).filter((f) => f.startsWith("--"));
-  const agent = spawn("agent", ["run", ...flags, path("main.ts"), "run", "--config", configPath]);
+  const key = await createWorkerKey(balancerUrl, adminToken, "fleet-demo");
+  const { runArgs } = await prepareAgent(dir, key, balancerUrl);
+  const agent = spawn("agent", runArgs);
   children.push({ tag: "agent", child: agent });
 
   console.log(`
