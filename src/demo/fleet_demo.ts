@@ -12,10 +12,10 @@
  *
  * @module
  */
-import postgres from "postgres";
 import { toHex } from "../protocol/encoding.ts";
 import { createWorkerKey, prepareAgent, repoPath as path } from "./demo_agent.ts";
 import {
+  createDatabase,
   freeLoopbackPort,
   listening,
   type LocalNats,
@@ -115,15 +115,10 @@ try {
     privatePg = await startLocalPostgres();
     serverUrl = privatePg.url;
   }
-  const database = `ftl_demo_${toHex(crypto.getRandomValues(new Uint8Array(6)))}`;
-  const admin = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${database}`);
-  dropDatabase = async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end({ timeout: 5 });
-  };
-  const databaseUrl = new URL(serverUrl);
-  databaseUrl.pathname = `/${database}`;
+  const created = await createDatabase(serverUrl, "ftl_demo_");
+  dropDatabase = created.drop;
+  const database = created.name;
+  const databaseUrl = new URL(created.url);
   say(`database ${database} on ${databaseUrl.host}`);
 
   // NATS: the machine's, else a private one.
