@@ -13,7 +13,7 @@
  * @module
  */
 import { toHex } from "../protocol/encoding.ts";
-import { createWorkerKey, prepareAgent, repoPath as path } from "./demo_agent.ts";
+import { controlPlaneArgs, createWorkerKey, prepareAgent, repoPath as path } from "./demo_steps.ts";
 import {
   createDatabase,
   freeLoopbackPort,
@@ -134,33 +134,19 @@ try {
   const instances: { tag: string; url: string }[] = [];
   for (const tag of ["cp-a", "cp-b"]) {
     const port = freeLoopbackPort();
-    const child = spawn(tag, [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      path("src/control_plane/main.ts"),
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--data-dir",
-      `${dir}/${tag}`,
-      "--database-url",
-      databaseUrl.toString(),
-      "--nats-url",
-      natsUrl,
-      // Agents reach every instance through the balancer, WebSocket included.
-      "--public-url",
-      balancerUrl,
-      "--heartbeat-interval",
-      "10",
-      "--metrics-interval",
-      "5",
-    ], { FTL_ADMIN_TOKEN: adminToken });
+    const child = spawn(
+      tag,
+      controlPlaneArgs(port, `${dir}/${tag}`, [
+        "--database-url",
+        databaseUrl.toString(),
+        "--nats-url",
+        natsUrl,
+        // Agents reach every instance through the balancer, WebSocket included.
+        "--public-url",
+        balancerUrl,
+      ]),
+      { FTL_ADMIN_TOKEN: adminToken },
+    );
     children.push({ tag, child });
     // One at a time: the first creates the schema.
     await waitForLine(tag, /listening on http/, child, 60_000);

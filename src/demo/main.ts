@@ -7,7 +7,7 @@
  * Flags: `--keep` keeps the temp dir (config, state, database) after exit.
  */
 import { toHex } from "../protocol/encoding.ts";
-import { createWorkerKey, prepareAgent, repoPath as path } from "./demo_agent.ts";
+import { controlPlaneArgs, createWorkerKey, prepareAgent, repoPath as path } from "./demo_steps.ts";
 
 const root = new URL("../../", import.meta.url);
 const deno = Deno.execPath();
@@ -63,32 +63,9 @@ async function waitForLine(
 
 const dir = await Deno.makeTempDir({ prefix: "worker-agent-demo-" });
 const adminToken = `adm_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
-const controlPlane = spawn(
-  [
-    "run",
-    "--quiet",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-sys",
-    path("src/control_plane/main.ts"),
-    "--hostname",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--data-dir",
-    `${dir}/control-plane`,
-    // Quicker than the defaults (30 s, 10 s), so the dashboard moves while you watch.
-    "--heartbeat-interval",
-    "10",
-    "--metrics-interval",
-    "5",
-    // The admin token goes through the environment, never argv (which every user sees in ps).
-  ],
-  "piped",
-  { FTL_ADMIN_TOKEN: adminToken },
-);
+const controlPlane = spawn(controlPlaneArgs(0, `${dir}/control-plane`), "piped", {
+  FTL_ADMIN_TOKEN: adminToken,
+});
 let agent: Deno.ChildProcess | undefined;
 
 async function stopAll(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * The steps both demos (`deno task demo`, `deno task fleet-demo`) take to put one agent on a
- * running control plane: create a worker key through the admin API, write the agent's config
- * (`worker-agent init`), and read the permission flags `worker-agent permissions` prints for it.
+ * The steps both demos (`deno task demo`, `deno task fleet-demo`) share: the control plane's
+ * command line, and putting one agent on it: create a worker key through the admin API, write
+ * the agent's config (`worker-agent init`), and read the permission flags
+ * `worker-agent permissions` prints for it.
  *
  * @module
  */
@@ -11,6 +12,36 @@ const root = new URL("../../", import.meta.url);
 /** A path in the repository. */
 export const repoPath = (p: string): string => new URL(p, root).pathname;
 const deno = Deno.execPath();
+
+/**
+ * `deno` arguments that run the control plane on 127.0.0.1:`port` with `dataDir`, then `extra`
+ * flags. Heartbeats and samples are quicker than the defaults (30 s, 10 s), so the dashboard
+ * moves while you watch. The admin token goes through `FTL_ADMIN_TOKEN`, never argv (which every
+ * user sees in ps).
+ */
+export function controlPlaneArgs(port: number, dataDir: string, extra: string[] = []): string[] {
+  return [
+    "run",
+    "--quiet",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    repoPath("src/control_plane/main.ts"),
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--data-dir",
+    dataDir,
+    "--heartbeat-interval",
+    "10",
+    "--metrics-interval",
+    "5",
+    ...extra,
+  ];
+}
 
 /** Runs `deno args…` in the repository and returns its stdout; throws when it fails. */
 export async function denoOutput(args: string[]): Promise<string> {
