@@ -24,6 +24,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { FLEET_SERVER_ARGS, processUsage } from "./_process_usage.ts";
 import {
   type ControlPlaneProcess,
   startControlPlane,
@@ -49,16 +50,11 @@ const heartbeatS = Number(values.heartbeat);
 const metricsS = Number(values.metrics);
 const pushes = Number(values.pushes);
 const P99_LIMIT_MS = 100;
-const TICKS = 100; // clock ticks per second of /proc/<pid>/stat (Linux)
-
 /** CPU seconds (user + system) and RSS (MiB) of `pid`. */
 async function usage(pid: number): Promise<{ cpuS: number; rssMb: number }> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS;
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuS, rssMb: Math.round(rssKb / 1024) };
+  const u = await processUsage(pid);
+  if (!u) throw new Error(`process ${pid} is gone`);
+  return { cpuS: u.cpuMs / 1000, rssMb: Math.round(u.rssKb / 1024) };
 }
 
 interface StepResult {
@@ -89,14 +85,7 @@ async function runScenario(name: Scenario): Promise<ScenarioResult> {
     String(heartbeatS),
     "--metrics-interval",
     String(metricsS),
-    "--max-connections-per-address",
-    "0",
-    // The default caps at 4096 connections; each takes 3 descriptors in the guard, and this
-    // machine allows 20,000 per process.
-    "--max-connections",
-    "6000",
-    "--log-level",
-    "warn",
+    ...FLEET_SERVER_ARGS,
     ...(database ? ["--database-url", database.url] : []),
     ...(count === 2 ? ["--nats-url", testNatsUrl()] : []),
     ...(name === "pg2" ? ["--public-url", `http://127.0.0.1:${balancerPort}`] : []),

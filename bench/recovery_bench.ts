@@ -29,6 +29,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { FLEET_SERVER_ARGS, processUsage } from "./_process_usage.ts";
 import { connectedWorkerId, startSystem } from "../tests/agent/_e2e.ts";
 import { startControlPlane } from "../tests/_helpers/control_plane_process.ts";
 import { waitFor } from "../tests/_helpers/wait_for.ts";
@@ -329,15 +330,8 @@ class SimAgent {
 
 /** CPU (user + system, ms) and RSS (bytes) of `pid`, from /proc. */
 async function usage(pid: number): Promise<{ cpuMs: number; rss: number } | undefined> {
-  try {
-    const stat = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ");
-    const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime (fields 14, 15)
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { cpuMs: ticks * 10, rss: rssKb * 1024 };
-  } catch {
-    return undefined;
-  }
+  const u = await processUsage(pid);
+  return u && { cpuMs: u.cpuMs, rss: u.rssKb * 1024 };
 }
 
 /** What {@linkcode watchServer} saw. */
@@ -400,12 +394,7 @@ async function fleet(count: number, outageS: number): Promise<void> {
   const caps = capArgs();
   await using cp = await startControlPlane({
     args: [
-      "--max-connections-per-address",
-      "0",
-      "--max-connections",
-      "6000",
-      "--log-level",
-      "warn",
+      ...FLEET_SERVER_ARGS,
       ...caps,
     ],
   });
@@ -515,12 +504,7 @@ async function fleet(count: number, outageS: number): Promise<void> {
 async function lightFleet(count: number, outageS: number): Promise<void> {
   await using cp = await startControlPlane({
     args: [
-      "--max-connections-per-address",
-      "0",
-      "--max-connections",
-      "6000",
-      "--log-level",
-      "warn",
+      ...FLEET_SERVER_ARGS,
       ...capArgs(),
     ],
   });

@@ -167,20 +167,28 @@ export function startTcpBalancer(options: TcpBalancerOptions): TcpBalancer {
   }
 
   const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        stats.accepted++;
-        if (stats.open >= maxConnections) {
-          stats.overCap++;
-          closeQuietly(conn);
-          continue;
-        }
-        stats.open++;
-        open.add(conn);
-        const task = handle(conn).finally(() => tasks.delete(task));
-        tasks.add(task);
+    while (!closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (closed || error instanceof Deno.errors.BadResource) return;
+        // Out of descriptors (EMFILE) or a connection reset before accept: a client can cause
+        // either, so keep listening (after a breath, so EMFILE does not spin).
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
       }
-    } catch { /* listener closed */ }
+      stats.accepted++;
+      if (stats.open >= maxConnections) {
+        stats.overCap++;
+        closeQuietly(conn);
+        continue;
+      }
+      stats.open++;
+      open.add(conn);
+      const task = handle(conn).finally(() => tasks.delete(task));
+      tasks.add(task);
+    }
   })();
 
   async function close(): Promise<void> {

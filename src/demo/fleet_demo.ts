@@ -12,10 +12,10 @@
  *
  * @module
  */
-import postgres from "postgres";
-import { updateConfigFile } from "../config/update_config_file.ts";
 import { toHex } from "../protocol/encoding.ts";
+import { controlPlaneArgs, createWorkerKey, prepareAgent, repoPath as path } from "./demo_steps.ts";
 import {
+  createDatabase,
   freeLoopbackPort,
   listening,
   type LocalNats,
@@ -25,7 +25,6 @@ import {
 } from "./local_services.ts";
 
 const root = new URL("../../", import.meta.url);
-const path = (p: string) => new URL(p, root).pathname;
 const deno = Deno.execPath();
 const keep = Deno.args.includes("--keep");
 const say = (line: string) => console.log(`fleet-demo: ${line}`);
@@ -77,13 +76,6 @@ async function waitForLine(tag: string, match: RegExp, child: Deno.ChildProcess,
   }
 }
 
-async function output(args: string[]): Promise<string> {
-  const out = await new Deno.Command(deno, { args, cwd: root.pathname, stderr: "inherit" })
-    .output();
-  if (!out.success) throw new Error(`deno ${args.join(" ")} failed with code ${out.code}`);
-  return new TextDecoder().decode(out.stdout);
-}
-
 const dir = await Deno.makeTempDir({ prefix: "worker-agent-fleet-demo-" });
 const adminToken = `adm_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
 const children: { tag: string; child: Deno.ChildProcess }[] = [];
@@ -123,15 +115,10 @@ try {
     privatePg = await startLocalPostgres();
     serverUrl = privatePg.url;
   }
-  const database = `ftl_demo_${toHex(crypto.getRandomValues(new Uint8Array(6)))}`;
-  const admin = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${database}`);
-  dropDatabase = async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end({ timeout: 5 });
-  };
-  const databaseUrl = new URL(serverUrl);
-  databaseUrl.pathname = `/${database}`;
+  const created = await createDatabase(serverUrl, "ftl_demo_");
+  dropDatabase = created.drop;
+  const database = created.name;
+  const databaseUrl = new URL(created.url);
   say(`database ${database} on ${databaseUrl.host}`);
 
   // NATS: the machine's, else a private one.
@@ -147,33 +134,19 @@ try {
   const instances: { tag: string; url: string }[] = [];
   for (const tag of ["cp-a", "cp-b"]) {
     const port = freeLoopbackPort();
-    const child = spawn(tag, [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      path("src/control_plane/main.ts"),
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--data-dir",
-      `${dir}/${tag}`,
-      "--database-url",
-      databaseUrl.toString(),
-      "--nats-url",
-      natsUrl,
-      // Agents reach every instance through the balancer, WebSocket included.
-      "--public-url",
-      balancerUrl,
-      "--heartbeat-interval",
-      "10",
-      "--metrics-interval",
-      "5",
-    ], { FTL_ADMIN_TOKEN: adminToken });
+    const child = spawn(
+      tag,
+      controlPlaneArgs(port, `${dir}/${tag}`, [
+        "--database-url",
+        databaseUrl.toString(),
+        "--nats-url",
+        natsUrl,
+        // Agents reach every instance through the balancer, WebSocket included.
+        "--public-url",
+        balancerUrl,
+      ]),
+      { FTL_ADMIN_TOKEN: adminToken },
+    );
     children.push({ tag, child });
     // One at a time: the first creates the schema.
     await waitForLine(tag, /listening on http/, child, 60_000);
@@ -191,32 +164,9 @@ try {
   children.push({ tag: "balancer", child: balancer });
   await waitForLine("balancer", /balancing on/, balancer, 30_000);
 
-  const created = await fetch(`${balancerUrl}/api/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "fleet-demo" }),
-  });
-  if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
-  const { key } = await created.json() as { key: string };
-
-  const configPath = `${dir}/agent/config.yaml`;
-  await output([
-    "run",
-    "-A",
-    path("main.ts"),
-    "init",
-    "--config",
-    configPath,
-    "--api-key",
-    key,
-    "--base-url",
-    balancerUrl,
-  ]);
-  await updateConfigFile(configPath, { state_dir: `${dir}/agent/state` });
-  const flags =
-    (await output(["run", "-A", path("main.ts"), "permissions", "--config", configPath]))
-      .trim().split(/\s+/).filter((f) => f.startsWith("--"));
-  const agent = spawn("agent", ["run", ...flags, path("main.ts"), "run", "--config", configPath]);
+  const key = await createWorkerKey(balancerUrl, adminToken, "fleet-demo");
+  const { runArgs } = await prepareAgent(dir, key, balancerUrl);
+  const agent = spawn("agent", runArgs);
   children.push({ tag: "agent", child: agent });
 
   console.log(`

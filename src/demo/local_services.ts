@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import postgres from "postgres";
 
 /** A port on 127.0.0.1 that was free a moment ago. */
 export function freeLoopbackPort(): number {
@@ -35,6 +36,43 @@ async function until(probe: () => Promise<boolean>, timeoutMs: number, message: 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A database made on a PostgreSQL server; `drop()` removes it (and ends its connections). */
+export interface CreatedDatabase extends AsyncDisposable {
+  /** URL of the new database. */
+  readonly url: string;
+  /** Its name (`<prefix><16 hex digits>`). */
+  readonly name: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates an empty database `<prefix><random>` on the server at `serverUrl` (a user that may
+ * create databases), keeping one admin connection open for the drop.
+ */
+export async function createDatabase(serverUrl: string, prefix: string): Promise<CreatedDatabase> {
+  const name = `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const admin = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    await admin.end({ timeout: 1 }).catch(() => {});
+    throw error;
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    try {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  };
+  return { url: url.toString(), name, drop, [Symbol.asyncDispose]: drop };
 }
 
 /** Where nats-server is looked for: `FTL_NATS_SERVER`, then these, then `PATH`. */

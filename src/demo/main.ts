@@ -6,11 +6,10 @@
  *
  * Flags: `--keep` keeps the temp dir (config, state, database) after exit.
  */
-import { updateConfigFile } from "../config/update_config_file.ts";
 import { toHex } from "../protocol/encoding.ts";
+import { controlPlaneArgs, createWorkerKey, prepareAgent, repoPath as path } from "./demo_steps.ts";
 
 const root = new URL("../../", import.meta.url);
-const path = (p: string) => new URL(p, root).pathname;
 const deno = Deno.execPath();
 const keep = Deno.args.includes("--keep");
 
@@ -30,13 +29,6 @@ function spawn(
     // child exactly one SIGTERM (a second signal would make the agent skip its drain).
     detached: true,
   }).spawn();
-}
-
-async function output(args: string[]): Promise<string> {
-  const out = await new Deno.Command(deno, { args, cwd: root.pathname, stderr: "inherit" })
-    .output();
-  if (!out.success) throw new Error(`deno ${args.join(" ")} failed with code ${out.code}`);
-  return new TextDecoder().decode(out.stdout);
 }
 
 /** Reads the child's stdout line by line, echoing it, until `match` finds something. */
@@ -71,32 +63,9 @@ async function waitForLine(
 
 const dir = await Deno.makeTempDir({ prefix: "worker-agent-demo-" });
 const adminToken = `adm_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
-const controlPlane = spawn(
-  [
-    "run",
-    "--quiet",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-sys",
-    path("src/control_plane/main.ts"),
-    "--hostname",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--data-dir",
-    `${dir}/control-plane`,
-    // Quicker than the defaults (30 s, 10 s), so the dashboard moves while you watch.
-    "--heartbeat-interval",
-    "10",
-    "--metrics-interval",
-    "5",
-    // The admin token goes through the environment, never argv (which every user sees in ps).
-  ],
-  "piped",
-  { FTL_ADMIN_TOKEN: adminToken },
-);
+const controlPlane = spawn(controlPlaneArgs(0, `${dir}/control-plane`), "piped", {
+  FTL_ADMIN_TOKEN: adminToken,
+});
 let agent: Deno.ChildProcess | undefined;
 
 async function stopAll(): Promise<void> {
@@ -125,39 +94,15 @@ if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
 
 try {
   const [, baseUrl] = await waitForLine(controlPlane, /listening on (http:\/\/\S+)/, 30_000);
-  const created = await fetch(`${baseUrl}/api/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "demo" }),
-  });
-  if (created.status !== 201) throw new Error(`key creation answered ${created.status}`);
-  const { key } = await created.json() as { key: string };
-
-  const configPath = `${dir}/agent/config.yaml`;
-  await output([
-    "run",
-    "-A",
-    path("main.ts"),
-    "init",
-    "--config",
-    configPath,
-    "--api-key",
-    key,
-    "--base-url",
-    baseUrl!,
-  ]);
+  const key = await createWorkerKey(baseUrl!, adminToken, "demo");
   // A stand-in trading workload the dashboard can start and stop.
   const workload = [deno, "run", "--quiet", path("src/demo/demo_workload.ts")];
-  await updateConfigFile(configPath, {
-    state_dir: `${dir}/agent/state`,
+  const { configPath, runArgs } = await prepareAgent(dir, key, baseUrl!, {
     trading_enabled: true,
     "trading.command": workload,
     "trading.stop_timeout_seconds": 5,
   });
-  const flags =
-    (await output(["run", "-A", path("main.ts"), "permissions", "--config", configPath]))
-      .trim().split(/\s+/).filter((f) => f.startsWith("--"));
-  agent = spawn(["run", ...flags, path("main.ts"), "run", "--config", configPath]);
+  agent = spawn(runArgs);
 
   console.log(`
 demo: the control plane and one agent are running.

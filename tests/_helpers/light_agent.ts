@@ -26,6 +26,7 @@
  */
 import { Paths, snapshotOf } from "../../src/protocol/mod.ts";
 import { Backoff } from "../../src/shared/backoff.ts";
+import { abortableDelay } from "../../src/shared/delay.ts";
 import { simulatedSample } from "./simulated_fleet.ts";
 
 /** What a request is, in {@linkcode FleetStats}. */
@@ -317,17 +318,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
   };
 
   /** Waits `ms` unless the fleet or the agent stops first. */
-  const sleep = (ms: number, signal: AbortSignal) =>
-    new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
+  const sleep = abortableDelay;
 
   /**
    * One HTTP call, timed and recorded. 503/429 are retried after `Retry-After` plus up to as
@@ -397,7 +388,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
         // A reset or refused connection under load: retried like a 503, a few times.
         stats.request("key", performance.now() - started, "network");
         if (attempt >= 5) throw error;
-        await new Promise((r) => setTimeout(r, 500 + rand() * 1000));
+        await sleep(500 + rand() * 1000, fleetAbort.signal);
         continue;
       }
       const body = await response.json().catch(() => ({}));
@@ -407,7 +398,7 @@ export async function startLightFleet(options: LightFleetOptions): Promise<Light
       }
       if ((response.status === 503 || response.status === 429) && attempt < 20) {
         const wait = retryAfterMs(response) ?? 1000;
-        await new Promise((r) => setTimeout(r, wait + rand() * wait));
+        await sleep(wait + rand() * wait, fleetAbort.signal);
         continue;
       }
       throw new Error(`creating key ${index} failed: ${response.status} ${JSON.stringify(body)}`);

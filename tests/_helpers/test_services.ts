@@ -12,7 +12,7 @@
  *
  * @module
  */
-import postgres from "postgres";
+import { createDatabase, type CreatedDatabase } from "../../src/demo/local_services.ts";
 import { listening } from "./private_nats.ts";
 
 /** The default of `FTL_TEST_DATABASE_URL`. */
@@ -32,14 +32,8 @@ export function testNatsUrl(): string {
   return url ? url : DEFAULT_TEST_NATS_URL;
 }
 
-/** A database made for one suite; `drop()` removes it (and ends its connections). */
-export interface FreshDatabase extends AsyncDisposable {
-  /** URL of the new database. */
-  url: string;
-  /** Its name (`ftl_test_…`). */
-  name: string;
-  drop(): Promise<void>;
-}
+/** A database made for one suite (`ftl_test_…`); `drop()` removes it (and ends its connections). */
+export type FreshDatabase = CreatedDatabase;
 
 /**
  * Creates an empty database `ftl_test_<random>` on the server of {@linkcode testDatabaseUrl}
@@ -49,12 +43,9 @@ export interface FreshDatabase extends AsyncDisposable {
 export async function freshDatabase(
   serverUrl: string = testDatabaseUrl(),
 ): Promise<FreshDatabase> {
-  const name = `ftl_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const admin = postgres(serverUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
   try {
-    await admin.unsafe(`CREATE DATABASE ${name}`);
+    return await createDatabase(serverUrl, "ftl_test_");
   } catch (error) {
-    await admin.end({ timeout: 1 }).catch(() => {});
     throw new Error(
       `PostgreSQL for tests is not reachable through FTL_TEST_DATABASE_URL ` +
         `(${serverUrl.replace(/:[^:@/]*@/, ":***@")}): ${(error as Error)?.message ?? error}. ` +
@@ -63,19 +54,6 @@ export async function freshDatabase(
       { cause: error },
     );
   }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  const drop = async () => {
-    if (dropped) return;
-    dropped = true;
-    try {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await admin.end({ timeout: 5 });
-    }
-  };
-  return { url: url.toString(), name, drop, [Symbol.asyncDispose]: drop };
 }
 
 /** True when something accepts TCP connections at `url`'s host and port. */

@@ -41,24 +41,60 @@ function connected(agent: LightAgent, message = "a live session") {
   return waitFor(() => agent.connected, { message, timeoutMs: 15_000 });
 }
 
+/**
+ * Two instances over NATS with the sweeper slowed (`--sweep-interval 10`) and heartbeats every
+ * `heartbeatS`, both ready; then `count` light agents (no samples, socket at their base URL)
+ * on instance `on`, their keys created through A. Disposing stops the agents, then the cluster.
+ */
+async function clusterWithFleet(options: {
+  natsUrl: string;
+  heartbeatS: number;
+  count: number;
+  on: "a" | "b";
+  reconnectCapMs?: number;
+}) {
+  const cluster = await startCluster({
+    natsUrl: options.natsUrl,
+    args: ["--sweep-interval", "10", "--heartbeat-interval", String(options.heartbeatS)],
+  });
+  try {
+    const [a, b] = cluster.instances as [ControlPlaneProcess, ControlPlaneProcess];
+    await waitFor(async () => (await ready(a)).ok && (await ready(b)).ok, { message: "ready" });
+    const fleet = await startLightFleet({
+      baseUrls: [(options.on === "a" ? a : b).baseUrl],
+      admin: a.admin,
+      count: options.count,
+      heartbeatIntervalMs: options.heartbeatS * 1000,
+      metricsIntervalMs: 0,
+      socketUrlFrom: "baseUrl",
+      ...(options.reconnectCapMs ? { reconnectCapMs: options.reconnectCapMs } : {}),
+    });
+    return {
+      a,
+      b,
+      fleet,
+      async [Symbol.asyncDispose]() {
+        await fleet[Symbol.asyncDispose]();
+        await cluster[Symbol.asyncDispose]();
+      },
+    };
+  } catch (error) {
+    await cluster[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
 Deno.test({
   name: "scale-out: a command created on A reaches an agent on B by push, within 1 s",
   sanitizeResources: false,
   async fn() {
-    await using cluster = await startCluster({
+    await using setup = await clusterWithFleet({
       natsUrl: await requireTestNats(),
-      args: ["--sweep-interval", "10", "--heartbeat-interval", "60"],
-    });
-    const [a, b] = cluster.instances as [ControlPlaneProcess, ControlPlaneProcess];
-    await waitFor(async () => (await ready(a)).ok && (await ready(b)).ok, { message: "ready" });
-    await using fleet = await startLightFleet({
-      baseUrls: [b.baseUrl],
-      admin: a.admin,
+      heartbeatS: 60,
       count: 1,
-      heartbeatIntervalMs: 60_000,
-      metricsIntervalMs: 0,
-      socketUrlFrom: "baseUrl",
+      on: "b",
     });
+    const { a, fleet } = setup;
     const agent = fleet.agents[0]!;
     await connected(agent);
     const latencies: number[] = [];
@@ -92,20 +128,14 @@ Deno.test({
     "scale-out: revoking a key on A closes its session on B (4001); a session on B replaces one on A (4008)",
   sanitizeResources: false,
   async fn() {
-    await using cluster = await startCluster({
+    await using setup = await clusterWithFleet({
       natsUrl: await requireTestNats(),
-      args: ["--sweep-interval", "10", "--heartbeat-interval", "60"],
-    });
-    const [a, b] = cluster.instances as [ControlPlaneProcess, ControlPlaneProcess];
-    await using fleet = await startLightFleet({
-      baseUrls: [a.baseUrl],
-      admin: a.admin,
+      heartbeatS: 60,
       count: 2,
-      heartbeatIntervalMs: 60_000,
-      metricsIntervalMs: 0,
-      socketUrlFrom: "baseUrl",
+      on: "a",
       reconnectCapMs: 60_000,
     });
+    const { a, b, fleet } = setup;
     const [onA, onB] = fleet.agents as [LightAgent, LightAgent];
     onB.moveTo(b.baseUrl);
     await connected(onA);
@@ -158,19 +188,13 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using nats = await startPrivateNats();
-    await using cluster = await startCluster({
+    await using setup = await clusterWithFleet({
       natsUrl: nats.url,
-      args: ["--sweep-interval", "10", "--heartbeat-interval", "2"],
-    });
-    const [a, b] = cluster.instances as [ControlPlaneProcess, ControlPlaneProcess];
-    await using fleet = await startLightFleet({
-      baseUrls: [b.baseUrl],
-      admin: a.admin,
+      heartbeatS: 2,
       count: 1,
-      heartbeatIntervalMs: 2000,
-      metricsIntervalMs: 0,
-      socketUrlFrom: "baseUrl",
+      on: "b",
     });
+    const { a, b, fleet } = setup;
     const agent = fleet.agents[0]!;
     await connected(agent);
 
