@@ -131,7 +131,7 @@ try {
 
   const balancerPort = freeLoopbackPort();
   const balancerUrl = `http://127.0.0.1:${balancerPort}`;
-  const instances: { tag: string; url: string }[] = [];
+  const instances: { tag: string; url: string; pid: number }[] = [];
   for (const tag of ["cp-a", "cp-b"]) {
     const port = freeLoopbackPort();
     const child = spawn(
@@ -150,7 +150,7 @@ try {
     children.push({ tag, child });
     // One at a time: the first creates the schema.
     await waitForLine(tag, /listening on http/, child, 60_000);
-    instances.push({ tag, url: `http://127.0.0.1:${port}` });
+    instances.push({ tag, url: `http://127.0.0.1:${port}`, pid: child.pid });
   }
   const balancer = spawn("balancer", [
     "run",
@@ -173,8 +173,8 @@ try {
 fleet-demo: two control-plane instances over PostgreSQL and NATS, a balancer, one agent.
 
   balancer (agents, dashboard)  ${balancerUrl}/
-  instance A                    ${instances[0]!.url}/
-  instance B                    ${instances[1]!.url}/
+  instance A                    ${instances[0]!.url}/  (pid ${instances[0]!.pid})
+  instance B                    ${instances[1]!.url}/  (pid ${instances[1]!.pid})
   admin token (both)            ${adminToken}
   database                      ${databaseUrl.host}/${database}
   NATS                          ${natsUrl}
@@ -182,13 +182,24 @@ fleet-demo: two control-plane instances over PostgreSQL and NATS, a balancer, on
 
 Open either instance's dashboard (or the balancer's), paste the admin token, send the worker a
 command from one instance and watch it arrive through the other. Stop one instance
-(kill -9 its pid) and the agent comes back through the balancer. Ctrl-C stops everything.
+(kill -9 its pid, shown above) and the agent comes back through the balancer. Ctrl-C stops everything.
 `);
-  const first = await Promise.race(
-    children.map(({ tag, child }) => child.status.then((s) => [tag, s.code] as const)),
+  // Losing one instance is what the demo shows: the other serves on. The demo stops when the
+  // agent, the balancer or the last instance is gone.
+  const exits = children.map(({ tag, child }, index) =>
+    child.status.then((s) => ({ tag, code: s.code, index }))
   );
-  if (!stopping) {
-    say(`${first[0]} exited with code ${first[1]}; stopping.`);
+  const gone = new Set<number>();
+  while (!stopping) {
+    const ended = await Promise.race(exits.filter((_, index) => !gone.has(index)));
+    gone.add(ended.index);
+    if (stopping) break;
+    const instancesLeft = children.filter((c, i) => c.tag.startsWith("cp-") && !gone.has(i));
+    if (ended.tag.startsWith("cp-") && instancesLeft.length > 0) {
+      say(`${ended.tag} exited with code ${ended.code}; the other instance serves on.`);
+      continue;
+    }
+    say(`${ended.tag} exited with code ${ended.code}; stopping.`);
     stopping = stopAll();
   }
   await stopping;

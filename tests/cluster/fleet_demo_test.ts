@@ -1,7 +1,9 @@
 /**
  * `deno task fleet-demo` end to end: it starts two instances over a fresh PostgreSQL database
  * and NATS with the balancer in front, its agent comes online through the balancer, both
- * instances see it, and Ctrl-C (SIGINT) stops everything with exit 0 and drops the database.
+ * instances see it, losing one instance (SIGKILL of its printed pid) leaves the demo and the
+ * agent running through the other, and Ctrl-C (SIGINT) stops everything with exit 0 and drops
+ * the database.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import postgres from "postgres";
@@ -11,7 +13,8 @@ import { waitFor } from "../_helpers/wait_for.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 Deno.test({
-  name: "fleet-demo: two instances, a balancer, an agent online through it; Ctrl-C cleans up",
+  name:
+    "fleet-demo: two instances, a balancer, an agent online through it; one instance lost, the other serves on; Ctrl-C cleans up",
   sanitizeResources: false,
   async fn() {
     const demo = new Deno.Command(Deno.execPath(), {
@@ -43,10 +46,11 @@ Deno.test({
         const balancer = /balancer \(agents, dashboard\)\s+(http:\S+?)\/?\s/.exec(out)?.[1];
         const a = /instance A\s+(http:\S+?)\/?\s/.exec(out)?.[1];
         const b = /instance B\s+(http:\S+?)\/?\s/.exec(out)?.[1];
+        const bPid = /instance B\s+\S+\s+\(pid (\d+)\)/.exec(out)?.[1];
         const token = /admin token \(both\)\s+(adm_\w+)/.exec(out)?.[1];
         const database = /database\s+\S+\/(ftl_demo_\w+)/.exec(out)?.[1];
-        if (!balancer || !a || !b || !token || !database) return undefined;
-        return { balancer, a, b, token, database };
+        if (!balancer || !a || !b || !bPid || !token || !database) return undefined;
+        return { balancer, a, b, bPid: Number(bPid), token, database };
       }, { timeoutMs: 90_000, message: "the demo's banner" });
       const auth = { headers: { Authorization: `Bearer ${banner.token}` } };
       for (const base of [banner.a, banner.b, banner.balancer]) {
@@ -58,6 +62,20 @@ Deno.test({
         const ready = await fetch(`${base}/readyz`);
         assertEquals((await ready.json()).ok, true);
       }
+      // Lose instance B: the demo goes on, and the agent is online through A.
+      Deno.kill(banner.bPid, "SIGKILL");
+      await waitFor(() => {
+        if (exited) throw new Error(`the demo exited:\n${out}`);
+        return out.includes("cp-b exited with code 137; the other instance serves on");
+      }, { timeoutMs: 30_000, message: "the demo reporting cp-b gone" });
+      // A heartbeat stored after the loss went through the balancer to A, the one left.
+      const lostAt = Date.now();
+      await waitFor(async () => {
+        const res = await fetch(`${banner.a}/api/workers`, auth);
+        const body = await res.json();
+        return (body.workers?.[0]?.last_heartbeat ?? 0) >= lostAt;
+      }, { timeoutMs: 60_000, message: "a heartbeat through instance A after B was lost" });
+      assertEquals(exited, false, out);
       demo.kill("SIGINT");
       const { code } = await status;
       assertEquals(code, 0, out);
