@@ -72,9 +72,15 @@ function closeQuietly(conn: Deno.Conn | undefined): void {
   } catch { /* already closed */ }
 }
 
+/**
+ * Bytes one direction of one connection holds: two per connection, so the cap of connections
+ * bounds the balancer's buffers (20,000 × 2 × 16 KiB = 625 MiB at most).
+ */
+const PUMP_BUFFER_BYTES = 16 * 1024;
+
 /** Copies `from` to `to` until EOF, then half-closes `to`. */
 async function pump(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
-  const buffer = new Uint8Array(64 * 1024);
+  const buffer = new Uint8Array(PUMP_BUFFER_BYTES);
   for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
     for (let i = 0; i < n;) i += await to.write(buffer.subarray(i, n));
   }
