@@ -1,27 +1,9 @@
 /** Commands on SQLite (see `CommandRepository`). */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { IncomingResult } from "../../_deps.ts";
-import { parseColumn } from "../json_column.ts";
-import type { CommandStatus, CommandTiming, CommandView } from "../records.ts";
+import type { CommandTiming, CommandView } from "../records.ts";
 import type { CommandListOptions, CommandRepository } from "../repositories.ts";
-
-interface CommandRow {
-  id: string;
-  worker_id: string;
-  command_type: string;
-  params: string;
-  timeout_seconds: number;
-  status: CommandStatus;
-  created_at: number;
-  deliver_until: number;
-  deadline_at: number;
-  delivery_count: number;
-  delivered_at: number | null;
-  last_delivery_at: number | null;
-  acked_at: number | null;
-  finished_at: number | null;
-  result: string | null;
-}
+import { type CommandRow, commandViewOf } from "../row_views.ts";
 
 /** Command storage on the SQLite database. */
 export class SqliteCommands implements CommandRepository {
@@ -81,7 +63,7 @@ export class SqliteCommands implements CommandRepository {
     const row = this.#db.prepare("SELECT * FROM commands WHERE id = ?").get(id) as
       | CommandRow
       | undefined;
-    return row ? toView(row) : undefined;
+    return row ? commandViewOf(row) : undefined;
   }
 
   claimDeliverable(workerId: string, ackTimeoutMs: number, limit: number): Promise<CommandView[]> {
@@ -167,7 +149,7 @@ export class SqliteCommands implements CommandRepository {
     const sql = `SELECT * FROM commands ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     const rows = this.#db.prepare(sql).all(...args, options.limit) as unknown as CommandRow[];
-    return Promise.resolve(rows.map(toView));
+    return Promise.resolve(rows.map(commandViewOf));
   }
 
   /** Marks `timeout` every non-terminal command past its deadline; returns their ids. */
@@ -182,23 +164,4 @@ export class SqliteCommands implements CommandRepository {
     ).all(now, now) as unknown as { id: string }[];
     return Promise.resolve(rows.map((r) => r.id));
   }
-}
-
-function toView(row: CommandRow): CommandView {
-  return {
-    command_id: row.id,
-    worker_id: row.worker_id,
-    command_type: row.command_type,
-    params: parseColumn<Record<string, unknown>>(row.params, {}),
-    timeout_seconds: row.timeout_seconds,
-    status: row.status,
-    created_at: row.created_at,
-    delivered_at: row.delivered_at,
-    last_delivery_at: row.last_delivery_at,
-    acked_at: row.acked_at,
-    finished_at: row.finished_at,
-    deadline_at: row.deadline_at,
-    delivery_count: row.delivery_count,
-    result: parseColumn<Record<string, unknown> | null>(row.result, null),
-  };
 }

@@ -5,13 +5,12 @@ import {
   decodeCursor,
   DEFAULT_FLEET_SORT,
   encodeCursor,
-  finiteOrNull,
   type FleetPage,
   type FleetPageOptions,
   likePattern,
 } from "../../fleet_query.ts";
 import type { FleetRepository } from "../repositories.ts";
-import { toView, type WorkerRow } from "./sqlite_workers.ts";
+import { type FleetPageRow, fleetRowOf, workerKeyInfoOf, type WorkerKeyRow } from "../row_views.ts";
 
 const METRICS = "w.last_metrics";
 const numberAt = (path: string) => `CAST(json_extract(${METRICS}, '$.${path}') AS REAL)`;
@@ -42,16 +41,8 @@ const SORT_SQL: Record<FleetSortKey, string> = {
   trading: `COALESCE(${COLUMN_SQL.trading}, '')`,
 };
 
-interface PageRow extends WorkerRow {
+interface PageRow extends FleetPageRow {
   sort_value: SQLInputValue;
-  key_name: string | null;
-  key_active: number | null;
-  key_revoked_at: number | null;
-  cpu: number | null;
-  memory: number | null;
-  disk: number | null;
-  trading: string | null;
-  active_trades: number | null;
 }
 
 /** Queries of the worker list over the SQLite database. */
@@ -94,20 +85,7 @@ export class SqliteFleet implements FleetRepository {
     ).all(...pageArgs, options.limit + 1) as unknown as PageRow[];
     const more = rows.length > options.limit;
     const shown = more ? rows.slice(0, options.limit) : rows;
-    const out: FleetRow[] = [];
-    for (const row of shown) {
-      out.push({
-        ...toView(row),
-        key_name: row.key_name,
-        key_active: row.key_active === 1,
-        key_revoked_at: row.key_revoked_at,
-        cpu_percent: finiteOrNull(row.cpu),
-        memory_percent: finiteOrNull(row.memory),
-        disk_percent: finiteOrNull(row.disk),
-        trading_status: typeof row.trading === "string" ? row.trading : null,
-        active_trades: finiteOrNull(row.active_trades),
-      });
-    }
+    const out: FleetRow[] = shown.map(fleetRowOf);
     const last = shown.at(-1);
     return Promise.resolve({
       rows: out,
@@ -140,20 +118,8 @@ export class SqliteFleet implements FleetRepository {
     const row = this.#db.prepare(
       `SELECT k.id, k.name, k.prefix, k.active, k.revoked_at FROM workers w
        JOIN api_keys k ON k.id = w.key_id WHERE w.worker_id = ?`,
-    ).get(workerId) as
-      | { id: string; name: string; prefix: string; active: number; revoked_at: number | null }
-      | undefined;
-    return Promise.resolve(
-      row
-        ? {
-          id: row.id,
-          name: row.name,
-          key_prefix: row.prefix,
-          active: row.active === 1,
-          revoked_at: row.revoked_at,
-        }
-        : null,
-    );
+    ).get(workerId) as WorkerKeyRow | undefined;
+    return Promise.resolve(row ? workerKeyInfoOf(row) : null);
   }
 }
 

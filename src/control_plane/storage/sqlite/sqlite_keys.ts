@@ -3,25 +3,12 @@ import type { DatabaseSync } from "node:sqlite";
 import { timingSafeEqual } from "node:crypto";
 import { apiKeyPrefix, fromHex, isApiKey } from "../../_deps.ts";
 import { sha256 } from "../../_secrets.ts";
-import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import type { KeyRecord, KeyView } from "../records.ts";
 import { viewOf } from "../records.ts";
 import type { KeyRepository } from "../repositories.ts";
+import { keyRecordOf, type KeyRow } from "../row_views.ts";
 import { LAST_USED_RESOLUTION_MS, newKeyMaterial } from "../shared_rules.ts";
-
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  hash: string;
-  scopes: string;
-  signing_key: Uint8Array;
-  active: number;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
 
 /** Key storage on the SQLite database. */
 export class SqliteKeys implements KeyRepository {
@@ -68,7 +55,7 @@ export class SqliteKeys implements KeyRepository {
       this.#db.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").run(now, row.id);
       row.last_used_at = now;
     }
-    return toRecord(row);
+    return keyRecordOf(row);
   }
 
   get(id: string): Promise<KeyRecord | undefined> {
@@ -81,7 +68,7 @@ export class SqliteKeys implements KeyRepository {
        LEFT JOIN workers w ON w.key_id = k.id ORDER BY k.created_at DESC, k.id`,
     ).all() as unknown as (KeyRow & { worker_id: string | null })[];
     return Promise.resolve(
-      rows.map((row) => ({ ...viewOf(toRecord(row)), worker_id: row.worker_id })),
+      rows.map((row) => ({ ...viewOf(keyRecordOf(row)), worker_id: row.worker_id })),
     );
   }
 
@@ -97,20 +84,6 @@ export class SqliteKeys implements KeyRepository {
     const row = this.#db.prepare("SELECT * FROM api_keys WHERE id = ?").get(id) as
       | KeyRow
       | undefined;
-    return row ? toRecord(row) : undefined;
+    return row ? keyRecordOf(row) : undefined;
   }
-}
-
-function toRecord(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    scopes: parseColumn<string[]>(row.scopes, []),
-    signingKey: new Uint8Array(row.signing_key),
-    active: row.active === 1,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
-  };
 }

@@ -1,32 +1,12 @@
 /** Workers on SQLite (see `WorkerRepository`). */
 import type { DatabaseSync } from "node:sqlite";
-import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "../../_deps.ts";
+import type { HeartbeatRequest, RegisterRequest } from "../../_deps.ts";
 import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import type { WorkerHolder, WorkerView } from "../records.ts";
 import type { WorkerRepository } from "../repositories.ts";
+import { type WorkerRow, workerViewOf } from "../row_views.ts";
 import { cappedMetadata } from "../shared_rules.ts";
-
-/** A `workers` row. */
-export interface WorkerRow {
-  worker_id: string;
-  key_id: string;
-  hostname: string;
-  platform: string;
-  version: string;
-  capabilities: string;
-  max_concurrency: number;
-  metadata: string;
-  status: string;
-  current_load: number;
-  last_metrics: string | null;
-  registered_at: number;
-  last_heartbeat: number | null;
-  instance_id: string | null;
-  legacy: number;
-  last_registered_at: number | null;
-  metrics_posted_at: number | null;
-}
 
 /** Worker storage on the SQLite database. */
 export class SqliteWorkers implements WorkerRepository {
@@ -149,7 +129,7 @@ export class SqliteWorkers implements WorkerRepository {
 
   #view(workerId: string): WorkerView | undefined {
     const row = this.#row(workerId);
-    return row ? toView(row) : undefined;
+    return row ? workerViewOf(row) : undefined;
   }
 
   /** The worker bound to key `keyId`, if it registered. */
@@ -157,7 +137,7 @@ export class SqliteWorkers implements WorkerRepository {
     const row = this.#db.prepare("SELECT * FROM workers WHERE key_id = ?").get(keyId) as
       | WorkerRow
       | undefined;
-    return Promise.resolve(row ? toView(row) : undefined);
+    return Promise.resolve(row ? workerViewOf(row) : undefined);
   }
 
   /** Deletes a worker with its commands and samples; returns false when unknown. */
@@ -191,31 +171,4 @@ export class SqliteWorkers implements WorkerRepository {
       | WorkerRow
       | undefined;
   }
-}
-
-/** The view of a stored row. */
-export function toView(row: WorkerRow): WorkerView {
-  const status = row.status as WorkerStatus;
-  return {
-    worker_id: row.worker_id,
-    key_id: row.key_id,
-    hostname: row.hostname,
-    platform: row.platform,
-    version: row.version,
-    status,
-    is_online: status !== "offline",
-    capabilities: parseColumn<string[]>(row.capabilities, []),
-    max_concurrency: row.max_concurrency,
-    current_load: row.current_load,
-    metadata: parseColumn<Record<string, unknown>>(row.metadata, {}),
-    metrics: parseColumn<Record<string, unknown> | null>(row.last_metrics, null),
-    registered_at: row.registered_at,
-    last_heartbeat: row.last_heartbeat,
-    last_heartbeat_iso: row.last_heartbeat === null
-      ? null
-      : new Date(row.last_heartbeat).toISOString(),
-    legacy: row.legacy === 1,
-    last_registered_at: row.last_registered_at,
-    metrics_posted_at: row.metrics_posted_at,
-  };
 }
