@@ -34,15 +34,14 @@ export class SqliteCommands implements CommandRepository {
     params: Record<string, unknown>;
     timeoutSeconds: number;
   }): Promise<CommandView> {
-    const id = this.#newId();
     const now = this.#now();
     const deliverUntil = now + this.#timing.deliveryWindowMs;
-    this.#db.prepare(
+    const row = this.#db.prepare(
       `INSERT INTO commands (id, worker_id, command_type, params, timeout_seconds, status,
          created_at, deliver_until, deadline_at)
-       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
-    ).run(
-      id,
+       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING *`,
+    ).get(
+      this.#newId(),
       input.workerId,
       input.commandType,
       JSON.stringify(input.params),
@@ -50,20 +49,16 @@ export class SqliteCommands implements CommandRepository {
       now,
       deliverUntil,
       deliverUntil,
-    );
-    return Promise.resolve(this.#get(id)!);
+    ) as unknown as CommandRow;
+    return Promise.resolve(commandViewOf(row));
   }
 
   /** The command with id `id`. */
   get(id: string): Promise<CommandView | undefined> {
-    return Promise.resolve(this.#get(id));
-  }
-
-  #get(id: string): CommandView | undefined {
     const row = this.#db.prepare("SELECT * FROM commands WHERE id = ?").get(id) as
       | CommandRow
       | undefined;
-    return row ? commandViewOf(row) : undefined;
+    return Promise.resolve(row ? commandViewOf(row) : undefined);
   }
 
   claimDeliverable(workerId: string, ackTimeoutMs: number, limit: number): Promise<CommandView[]> {
@@ -86,11 +81,13 @@ export class SqliteCommands implements CommandRepository {
            last_delivery_at = ?,
            deadline_at = CASE WHEN status = 'pending' THEN ? + timeout_seconds * 1000 + ?
                               ELSE MAX(deadline_at, ? + timeout_seconds * 1000 + ?) END
-         WHERE id = ?`,
+         WHERE id = ? RETURNING *`,
       );
-      for (const { id } of ids) mark.run(now, now, now, grace, now, grace, id);
+      const claimed = ids.map(({ id }) =>
+        mark.get(now, now, now, grace, now, grace, id) as unknown as CommandRow
+      );
       this.#db.exec("COMMIT");
-      return Promise.resolve(ids.map(({ id }) => this.#get(id)).filter((v) => v !== undefined));
+      return Promise.resolve(claimed.map(commandViewOf));
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
