@@ -1,6 +1,6 @@
 /**
  * Rules both adapters apply the same way: the metadata cap, key creation (a free prefix) and
- * authentication (constant-time, last use noted at most once a minute).
+ * authentication (constant-time, last use noted at most once a minute), the schema version.
  *
  * @module
  */
@@ -110,4 +110,24 @@ export function utf8Length(text: string): number {
     else bytes += 2;
   }
   return bytes;
+}
+
+/** Creates the table of applied migrations (the same SQL on both engines). */
+export const CREATE_SCHEMA_VERSION_TABLE =
+  "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+
+/** The schema version read back: the highest applied (0 for an empty database). */
+export const SELECT_SCHEMA_VERSION = "SELECT MAX(version) AS v FROM schema_version";
+
+/**
+ * Checks that a database at schema `current` can be migrated by a control plane that knows
+ * `known` migrations. @throws {RangeError} when the database is newer.
+ */
+export function checkSchemaVersion(current: number, known: number): void {
+  if (current > known) {
+    throw new RangeError(
+      `The database has schema version ${current}, newer than this control plane knows ` +
+        `(${known}); upgrade the control plane`,
+    );
+  }
 }
