@@ -7,28 +7,22 @@ import {
   type FleetPage,
   type FleetPageOptions,
   likePattern,
+  snapshotColumnSql,
 } from "../../fleet_query.ts";
 import type { FleetRepository } from "../repositories.ts";
 import { type FleetPageRow, fleetRowOf, workerKeyInfoOf, type WorkerKeyRow } from "../row_views.ts";
 import type { Sql } from "./pg_types.ts";
 
 const METRICS = "(w.last_metrics::jsonb)";
-/** A member of the latest snapshot as a number, null when it is not one. */
-const numberAt = (path: string) =>
-  `(CASE WHEN jsonb_typeof(${METRICS} -> '${path}') = 'number' ` +
-  `THEN (${METRICS} ->> '${path}')::float8 END)`;
-const percentOf = (used: string, total: string) =>
-  `(100.0 * ${numberAt(used)} / NULLIF(${numberAt(total)}, 0))`;
-
 /** The SQL of each value a row shows. */
-const COLUMN_SQL = {
-  cpu: numberAt("cpu_percent"),
-  memory: percentOf("memory_used_mb", "memory_total_mb"),
-  disk: percentOf("disk_used_gb", "disk_total_gb"),
-  trading: `(CASE WHEN jsonb_typeof(${METRICS} -> 'trading_status') = 'string' ` +
-    `THEN ${METRICS} ->> 'trading_status' END)`,
-  active_trades: numberAt("active_trades"),
-} as const;
+const COLUMN_SQL = snapshotColumnSql({
+  numberAt: (path) =>
+    `(CASE WHEN jsonb_typeof(${METRICS} -> '${path}') = 'number' ` +
+    `THEN (${METRICS} ->> '${path}')::float8 END)`,
+  stringAt: (path) =>
+    `(CASE WHEN jsonb_typeof(${METRICS} -> '${path}') = 'string' ` +
+    `THEN ${METRICS} ->> '${path}' END)`,
+});
 
 /** Sort expressions (never null, one type per key) and the type of their cursor value. */
 const SORT_SQL: Record<FleetSortKey, [string, "text" | "float8" | "bigint"]> = {

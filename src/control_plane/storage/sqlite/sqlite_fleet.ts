@@ -8,23 +8,17 @@ import {
   type FleetPage,
   type FleetPageOptions,
   likePattern,
+  snapshotColumnSql,
 } from "../../fleet_query.ts";
 import type { FleetRepository } from "../repositories.ts";
 import { type FleetPageRow, fleetRowOf, workerKeyInfoOf, type WorkerKeyRow } from "../row_views.ts";
 
 const METRICS = "w.last_metrics";
-const numberAt = (path: string) => `CAST(json_extract(${METRICS}, '$.${path}') AS REAL)`;
-const percentOf = (used: string, total: string) =>
-  `(100.0 * ${numberAt(used)} / NULLIF(${numberAt(total)}, 0))`;
-
 /** The SQL of each value a row shows; sortable ones are made non-null for keyset pagination. */
-const COLUMN_SQL = {
-  cpu: numberAt("cpu_percent"),
-  memory: percentOf("memory_used_mb", "memory_total_mb"),
-  disk: percentOf("disk_used_gb", "disk_total_gb"),
-  trading: `json_extract(${METRICS}, '$.trading_status')`,
-  active_trades: numberAt("active_trades"),
-} as const;
+const COLUMN_SQL = snapshotColumnSql({
+  numberAt: (path) => `CAST(json_extract(${METRICS}, '$.${path}') AS REAL)`,
+  stringAt: (path) => `json_extract(${METRICS}, '$.${path}')`,
+});
 
 /** Sort expressions: never null, one type per key, so `(expr, worker_id) > (?, ?)` is total. */
 const SORT_SQL: Record<FleetSortKey, string> = {
