@@ -72,7 +72,10 @@ export class AdmissionGate {
   #now: () => number;
   #inFlight = 0;
   #stats = { admitted: 0, refused: 0, peakInFlight: 0 };
-  /** Per-second counts, keyed by `floor(now / 1000)`; only the last 60 s are kept. */
+  /**
+   * Per-second counts, keyed by `floor(now / 1000)`: refusals of the last 60 s, completions of
+   * the last {@linkcode RATE_WINDOW_SECONDS} (pruned whenever a new second is counted).
+   */
   #refusals = new Map<number, number>();
   #completions = new Map<number, number>();
   #windowSeconds = 1;
@@ -126,7 +129,12 @@ export class AdmissionGate {
         if (released) return;
         released = true;
         this.#inFlight--;
-        bump(this.#completions, Math.floor(this.#now() / 1000));
+        const second = Math.floor(this.#now() / 1000);
+        // Pruned here too: a gate that never refuses would otherwise keep a count per second.
+        if (!this.#completions.has(second)) {
+          prune(this.#completions, second - RATE_WINDOW_SECONDS);
+        }
+        bump(this.#completions, second);
       },
     };
   }

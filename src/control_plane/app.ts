@@ -410,7 +410,7 @@ export function createApp(
     const workerId = c.req.param("workerId");
     const { worker, key } = await authWorkerFor(c, workerId);
     const body = await history.record(worker, await bodyOf(c, HeartbeatRequestSchema));
-    const updated = await workers.heartbeat(workerId, body);
+    const updated = await workers.heartbeat(workerId, body, worker);
     const status = body.status ?? "online";
     const pending = status === "online" || status === "error"
       ? await delivery.take(workerId, MAX_PENDING_PER_HEARTBEAT, {

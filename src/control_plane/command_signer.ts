@@ -1,11 +1,5 @@
 /** Signing commands at delivery time with fresh `issued_at`/`expires_at` (protocol 6). */
-import {
-  type Command,
-  COMMAND_TTL_MS,
-  type CommandSigner,
-  type SignatureAlg,
-  signCommand,
-} from "./_deps.ts";
+import { type Command, COMMAND_TTL_MS, type CommandSigner, signCommand } from "./_deps.ts";
 import type { CommandView } from "./storage/records.ts";
 
 /**
@@ -41,9 +35,4 @@ export async function signForDelivery(
     }
     : { alg: "hmac-sha256", key: options.hmacKey };
   return await signCommand(unsigned, signer) as Command;
-}
-
-/** The algorithm name of a signing mode, as `register` announces it. */
-export function signatureAlgOf(mode: SigningMode): SignatureAlg {
-  return mode.alg;
 }

@@ -18,6 +18,30 @@ import {
 import { fromBase64, toBase64Url } from "../protocol/encoding.ts";
 import { InvalidInputError } from "./storage/errors.ts";
 
+/** How an engine reads a member of the latest snapshot (`w.last_metrics`) in SQL. */
+export interface SnapshotSql {
+  /** The member as a number, NULL when it is not one. */
+  numberAt(field: string): string;
+  /** The member as text. */
+  stringAt(field: string): string;
+}
+
+/** The SQL of each value a row shows from the snapshot, in the engine's dialect. */
+export function snapshotColumnSql(
+  dialect: SnapshotSql,
+): Readonly<Record<"cpu" | "memory" | "disk" | "trading" | "active_trades", string>> {
+  const { numberAt, stringAt } = dialect;
+  const percentOf = (used: string, total: string) =>
+    `(100.0 * ${numberAt(used)} / NULLIF(${numberAt(total)}, 0))`;
+  return {
+    cpu: numberAt("cpu_percent"),
+    memory: percentOf("memory_used_mb", "memory_total_mb"),
+    disk: percentOf("disk_used_gb", "disk_total_gb"),
+    trading: stringAt("trading_status"),
+    active_trades: numberAt("active_trades"),
+  };
+}
+
 /** A sort: a column and a direction. */
 export interface FleetSort {
   key: FleetSortKey;

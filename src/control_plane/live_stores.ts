@@ -63,13 +63,18 @@ export class LiveWorkers implements WorkerRepository {
     return view;
   }
 
-  async heartbeat(workerId: string, request: HeartbeatRequest): Promise<WorkerView | undefined> {
-    const before = this.#events.subscriberCount > 0
-      ? (await this.#inner.get(workerId))?.status
-      : undefined;
+  async heartbeat(
+    workerId: string,
+    request: HeartbeatRequest,
+    before?: WorkerView,
+  ): Promise<WorkerView | undefined> {
+    // The status before: as the caller read it, else read here (only while someone watches).
+    const was = this.#events.subscriberCount === 0
+      ? undefined
+      : (before ?? await this.#inner.get(workerId))?.status;
     const view = await this.#inner.heartbeat(workerId, request);
     if (view) {
-      if (before !== undefined && before !== view.status) workerEvent(this.#events, view);
+      if (was !== undefined && was !== view.status) workerEvent(this.#events, view);
       this.#events.touch(workerId);
     }
     return view;

@@ -52,6 +52,12 @@ interface Session {
   ackCredits: number;
   /** Serialises pushes so a tick and a new command do not interleave. */
   pushing: Promise<void>;
+  /**
+   * Calls waiting for the push queued behind the running one (0: none queued). Further calls
+   * join it instead of chaining more, so a burst of bells (local or from the bus) holds one
+   * promise, and claims only while batches come back full.
+   */
+  pushCalls: number;
   /** Set when the session was kicked before it opened; it is closed on open. */
   kicked?: { code: number; reason: string };
   /** When the socket opened (Unix ms), to tell the newer of two sessions across instances. */
@@ -105,6 +111,7 @@ export class WorkerSessions {
       missedPongs: 0,
       ackCredits: 0,
       pushing: Promise.resolve(),
+      pushCalls: 0,
     };
     const log = this.#options.logger.child({ worker_id: auth.workerId, session: session.id });
     this.#opening.add(session);
@@ -162,18 +169,27 @@ export class WorkerSessions {
   push(workerId: string): Promise<void> {
     const session = this.#sessions.get(workerId);
     if (!session) return Promise.resolve();
+    if (session.pushCalls++ > 0) return session.pushing;
     session.pushing = session.pushing.then(async () => {
-      if (
-        this.#sessions.get(workerId) !== session || session.socket.readyState !== WebSocket.OPEN
-      ) {
-        return;
-      }
-      const commands = await this.#options.delivery.take(workerId, PUSH_BATCH, {
-        via: "websocket",
-      });
-      for (const command of commands) {
-        this.#send(session, { type: "command", command });
-        session.ackCredits = Math.min(MAX_ACK_CREDITS, session.ackCredits + 1);
+      // Each call that joined may take a batch, as if it had run alone; a batch that is not
+      // full leaves nothing due, so the rest would claim nothing.
+      let calls = session.pushCalls;
+      session.pushCalls = 0;
+      for (let taken = PUSH_BATCH; taken === PUSH_BATCH && calls > 0; calls--) {
+        if (
+          this.#sessions.get(workerId) !== session ||
+          session.socket.readyState !== WebSocket.OPEN
+        ) {
+          return;
+        }
+        const commands = await this.#options.delivery.take(workerId, PUSH_BATCH, {
+          via: "websocket",
+        });
+        for (const command of commands) {
+          this.#send(session, { type: "command", command });
+          session.ackCredits = Math.min(MAX_ACK_CREDITS, session.ackCredits + 1);
+        }
+        taken = commands.length;
       }
     }).catch((error) => {
       this.#options.logger.error("command push failed", {

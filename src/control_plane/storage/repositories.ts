@@ -53,9 +53,15 @@ export interface WorkerRepository {
   register(keyId: string, request: RegisterRequest): Promise<WorkerView>;
   /**
    * Records a heartbeat: status, load, latest flat metrics, metadata merged shallowly;
-   * undefined when the worker is gone. @throws {InvalidInputError} metadata too big.
+   * undefined when the worker is gone. `before` is the worker as the caller read it just
+   * before (the engines ignore it; `live_stores.ts` tells status changes by it instead of
+   * reading the worker again). @throws {InvalidInputError} metadata too big.
    */
-  heartbeat(workerId: string, request: HeartbeatRequest): Promise<WorkerView | undefined>;
+  heartbeat(
+    workerId: string,
+    request: HeartbeatRequest,
+    before?: WorkerView,
+  ): Promise<WorkerView | undefined>;
   /** Who holds key `keyId` now, if a worker registered with it. */
   holderOf(keyId: string): Promise<WorkerHolder | undefined>;
   /** Notes a `POST …/metrics` of `workerId` now. */

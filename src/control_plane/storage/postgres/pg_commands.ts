@@ -1,33 +1,12 @@
 /** Commands on PostgreSQL (see `CommandRepository`). */
 import type { IncomingResult } from "../../_deps.ts";
-import { parseColumn } from "../json_column.ts";
-import {
-  type CommandStatus,
-  type CommandTiming,
-  type CommandView,
-  TIMEOUT_RESULT,
-} from "../records.ts";
+import { type CommandTiming, type CommandView, TIMEOUT_RESULT } from "../records.ts";
 import type { CommandListOptions, CommandRepository } from "../repositories.ts";
+import { type CommandRow, commandViewOf } from "../row_views.ts";
 import type { Sql } from "./pg_types.ts";
 
-interface CommandRow {
-  seq: number;
-  id: string;
-  worker_id: string;
-  command_type: string;
-  params: string;
-  timeout_seconds: number;
-  status: CommandStatus;
-  created_at: number;
-  deliver_until: number;
-  deadline_at: number;
-  delivery_count: number;
-  delivered_at: number | null;
-  last_delivery_at: number | null;
-  acked_at: number | null;
-  finished_at: number | null;
-  result: string | null;
-}
+/** A `commands` row with PostgreSQL's insertion order (SQLite has `rowid`). */
+type PgCommandRow = CommandRow & { seq: number };
 
 /** Command storage on PostgreSQL. */
 export class PgCommands implements CommandRepository {
@@ -62,12 +41,12 @@ export class PgCommands implements CommandRepository {
         ${JSON.stringify(input.params)}, ${input.timeoutSeconds}, 'pending', ${now},
         ${deliverUntil}, ${deliverUntil})
       RETURNING *`;
-    return toView(row!);
+    return commandViewOf(row!);
   }
 
   async get(id: string): Promise<CommandView | undefined> {
     const [row] = await this.#sql<CommandRow[]>`SELECT * FROM commands WHERE id = ${id}`;
-    return row ? toView(row) : undefined;
+    return row ? commandViewOf(row) : undefined;
   }
 
   async claimDeliverable(
@@ -80,7 +59,7 @@ export class PgCommands implements CommandRepository {
     const cut = now - Math.min(ackTimeoutMs, Number.MAX_SAFE_INTEGER / 2);
     // Rows another instance is claiming right now are skipped, not waited for; once it
     // commits they are no longer due (last_delivery_at moved), so none is claimed twice.
-    const rows = await this.#sql<CommandRow[]>`
+    const rows = await this.#sql<PgCommandRow[]>`
       UPDATE commands c SET
         status = 'delivered',
         delivery_count = c.delivery_count + 1,
@@ -100,7 +79,7 @@ export class PgCommands implements CommandRepository {
       ) picked
       WHERE c.id = picked.id
       RETURNING c.*`;
-    return rows.sort((a, b) => a.created_at - b.created_at || a.seq - b.seq).map(toView);
+    return rows.sort((a, b) => a.created_at - b.created_at || a.seq - b.seq).map(commandViewOf);
   }
 
   async workersWithDeliverable(ackTimeoutMs: number): Promise<string[]> {
@@ -153,7 +132,7 @@ export class PgCommands implements CommandRepository {
        ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`,
       args,
     );
-    return rows.map(toView);
+    return rows.map(commandViewOf);
   }
 
   async sweepTimeouts(): Promise<string[]> {
@@ -165,23 +144,4 @@ export class PgCommands implements CommandRepository {
       RETURNING id`;
     return rows.map((r) => r.id);
   }
-}
-
-function toView(row: CommandRow): CommandView {
-  return {
-    command_id: row.id,
-    worker_id: row.worker_id,
-    command_type: row.command_type,
-    params: parseColumn<Record<string, unknown>>(row.params, {}),
-    timeout_seconds: row.timeout_seconds,
-    status: row.status,
-    created_at: row.created_at,
-    delivered_at: row.delivered_at,
-    last_delivery_at: row.last_delivery_at,
-    acked_at: row.acked_at,
-    finished_at: row.finished_at,
-    deadline_at: row.deadline_at,
-    delivery_count: row.delivery_count,
-    result: parseColumn<Record<string, unknown> | null>(row.result, null),
-  };
 }

@@ -4,32 +4,25 @@ import {
   decodeCursor,
   DEFAULT_FLEET_SORT,
   encodeCursor,
-  finiteOrNull,
   type FleetPage,
   type FleetPageOptions,
   likePattern,
+  snapshotColumnSql,
 } from "../../fleet_query.ts";
 import type { FleetRepository } from "../repositories.ts";
-import { type PgWorkerRow, toView } from "./pg_workers.ts";
+import { type FleetPageRow, fleetRowOf, workerKeyInfoOf, type WorkerKeyRow } from "../row_views.ts";
 import type { Sql } from "./pg_types.ts";
 
 const METRICS = "(w.last_metrics::jsonb)";
-/** A member of the latest snapshot as a number, null when it is not one. */
-const numberAt = (path: string) =>
-  `(CASE WHEN jsonb_typeof(${METRICS} -> '${path}') = 'number' ` +
-  `THEN (${METRICS} ->> '${path}')::float8 END)`;
-const percentOf = (used: string, total: string) =>
-  `(100.0 * ${numberAt(used)} / NULLIF(${numberAt(total)}, 0))`;
-
 /** The SQL of each value a row shows. */
-const COLUMN_SQL = {
-  cpu: numberAt("cpu_percent"),
-  memory: percentOf("memory_used_mb", "memory_total_mb"),
-  disk: percentOf("disk_used_gb", "disk_total_gb"),
-  trading: `(CASE WHEN jsonb_typeof(${METRICS} -> 'trading_status') = 'string' ` +
-    `THEN ${METRICS} ->> 'trading_status' END)`,
-  active_trades: numberAt("active_trades"),
-} as const;
+const COLUMN_SQL = snapshotColumnSql({
+  numberAt: (path) =>
+    `(CASE WHEN jsonb_typeof(${METRICS} -> '${path}') = 'number' ` +
+    `THEN (${METRICS} ->> '${path}')::float8 END)`,
+  stringAt: (path) =>
+    `(CASE WHEN jsonb_typeof(${METRICS} -> '${path}') = 'string' ` +
+    `THEN ${METRICS} ->> '${path}' END)`,
+});
 
 /** Sort expressions (never null, one type per key) and the type of their cursor value. */
 const SORT_SQL: Record<FleetSortKey, [string, "text" | "float8" | "bigint"]> = {
@@ -46,16 +39,8 @@ const SORT_SQL: Record<FleetSortKey, [string, "text" | "float8" | "bigint"]> = {
   trading: [`COALESCE(${COLUMN_SQL.trading}, '') COLLATE "C"`, "text"],
 };
 
-interface PageRow extends PgWorkerRow {
+interface PageRow extends FleetPageRow {
   sort_value: string | number;
-  key_name: string | null;
-  key_active: boolean | null;
-  key_revoked_at: number | null;
-  cpu: number | null;
-  memory: number | null;
-  disk: number | null;
-  trading: string | null;
-  active_trades: number | null;
 }
 
 /** Queries of the worker list over PostgreSQL. */
@@ -102,17 +87,7 @@ export class PgFleet implements FleetRepository {
     );
     const more = rows.length > options.limit;
     const shown = more ? rows.slice(0, options.limit) : [...rows];
-    const out: FleetRow[] = shown.map((row) => ({
-      ...toView(row),
-      key_name: row.key_name,
-      key_active: row.key_active === true,
-      key_revoked_at: row.key_revoked_at,
-      cpu_percent: finiteOrNull(row.cpu),
-      memory_percent: finiteOrNull(row.memory),
-      disk_percent: finiteOrNull(row.disk),
-      trading_status: typeof row.trading === "string" ? row.trading : null,
-      active_trades: finiteOrNull(row.active_trades),
-    }));
+    const out: FleetRow[] = shown.map(fleetRowOf);
     const last = shown.at(-1);
     const lastValue = last === undefined
       ? undefined
@@ -146,20 +121,10 @@ export class PgFleet implements FleetRepository {
   }
 
   async keyOf(workerId: string): Promise<WorkerKeyInfo | null> {
-    const [row] = await this.#sql<
-      { id: string; name: string; prefix: string; active: boolean; revoked_at: number | null }[]
-    >`
+    const [row] = await this.#sql<WorkerKeyRow[]>`
       SELECT k.id, k.name, k.prefix, k.active, k.revoked_at FROM workers w
       JOIN api_keys k ON k.id = w.key_id WHERE w.worker_id = ${workerId}`;
-    return row
-      ? {
-        id: row.id,
-        name: row.name,
-        key_prefix: row.prefix,
-        active: row.active,
-        revoked_at: row.revoked_at,
-      }
-      : null;
+    return row ? workerKeyInfoOf(row) : null;
   }
 }
 

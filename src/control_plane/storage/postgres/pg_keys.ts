@@ -1,26 +1,10 @@
 /** Keys on PostgreSQL (see `KeyRepository`). */
-import { timingSafeEqual } from "node:crypto";
-import { apiKeyPrefix, fromHex, isApiKey } from "../../_deps.ts";
-import { sha256 } from "../../_secrets.ts";
-import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import { type KeyRecord, type KeyView, viewOf } from "../records.ts";
 import type { KeyRepository } from "../repositories.ts";
-import { LAST_USED_RESOLUTION_MS, newKeyMaterial } from "../shared_rules.ts";
+import { keyRecordOf, type KeyRow } from "../row_views.ts";
+import { authenticateKey, createKeyWithFreePrefix } from "../shared_rules.ts";
 import type { Sql } from "./pg_types.ts";
-
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  hash: string;
-  scopes: string;
-  signing_key: Uint8Array;
-  active: boolean;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
 
 /** Key storage on PostgreSQL. */
 export class PgKeys implements KeyRepository {
@@ -39,46 +23,39 @@ export class PgKeys implements KeyRepository {
     name: string,
     scopes: readonly string[] = ["worker"],
   ): Promise<{ record: KeyRecord; key: string }> {
-    for (let attempt = 0;; attempt++) {
-      const made = await newKeyMaterial();
-      // A prefix already taken (1 in 62^n): the insert does nothing, and another key is made.
-      const rows = await this.#sql<KeyRow[]>`
+    // A prefix already taken: the insert does nothing, and another key is made.
+    return await createKeyWithFreePrefix(async (made) => {
+      const [row] = await this.#sql<KeyRow[]>`
         INSERT INTO api_keys (id, name, prefix, hash, scopes, signing_key, active, created_at)
         VALUES (${this.#newId()}, ${name}, ${made.prefix}, ${made.hash},
                 ${JSON.stringify(scopes)}, ${made.signingKey}, TRUE, ${this.#now()})
         ON CONFLICT (prefix) DO NOTHING RETURNING *`;
-      if (rows[0]) return { record: toRecord(rows[0]), key: made.key };
-      if (attempt >= 5) throw new Error("could not find a free key prefix");
-    }
+      return row ? keyRecordOf(row) : undefined;
+    });
   }
 
   async authenticate(rawKey: string): Promise<KeyRecord | undefined> {
-    if (!isApiKey(rawKey)) return undefined;
-    const given = await sha256(rawKey);
-    const [row] = await this.#sql<KeyRow[]>`
-      SELECT * FROM api_keys WHERE prefix = ${apiKeyPrefix(rawKey)}`;
-    // Compare against a dummy when there is no row, so timing does not tell the two apart.
-    const expected = row ? fromHex(row.hash) : new Uint8Array(32);
-    const same = timingSafeEqual(given, expected);
-    if (!row || !same || !row.active) return undefined;
-    const now = this.#now();
-    if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
-      await this.#sql`UPDATE api_keys SET last_used_at = ${now} WHERE id = ${row.id}`;
-      row.last_used_at = now;
-    }
-    return toRecord(row);
+    return await authenticateKey(rawKey, this.#now(), {
+      byPrefix: async (prefix) => {
+        const [row] = await this.#sql<KeyRow[]>`SELECT * FROM api_keys WHERE prefix = ${prefix}`;
+        return row;
+      },
+      noteUse: async (id, at) => {
+        await this.#sql`UPDATE api_keys SET last_used_at = ${at} WHERE id = ${id}`;
+      },
+    });
   }
 
   async get(id: string): Promise<KeyRecord | undefined> {
     const [row] = await this.#sql<KeyRow[]>`SELECT * FROM api_keys WHERE id = ${id}`;
-    return row ? toRecord(row) : undefined;
+    return row ? keyRecordOf(row) : undefined;
   }
 
   async list(): Promise<KeyView[]> {
     const rows = await this.#sql<(KeyRow & { worker_id: string | null })[]>`
       SELECT k.*, w.worker_id AS worker_id FROM api_keys k
       LEFT JOIN workers w ON w.key_id = k.id ORDER BY k.created_at DESC, k.id`;
-    return rows.map((row) => ({ ...viewOf(toRecord(row)), worker_id: row.worker_id }));
+    return rows.map((row) => ({ ...viewOf(keyRecordOf(row)), worker_id: row.worker_id }));
   }
 
   async revoke(id: string): Promise<void> {
@@ -87,18 +64,4 @@ export class PgKeys implements KeyRepository {
       WHERE id = ${id}`;
     if (result.count === 0) throw new NotFoundError(`No key ${id}`);
   }
-}
-
-function toRecord(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    scopes: parseColumn<string[]>(row.scopes, []),
-    signingKey: new Uint8Array(row.signing_key),
-    active: row.active,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
-  };
 }

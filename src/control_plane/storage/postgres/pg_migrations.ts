@@ -6,6 +6,11 @@
  *
  * @module
  */
+import {
+  checkSchemaVersion,
+  CREATE_SCHEMA_VERSION_TABLE,
+  SELECT_SCHEMA_VERSION,
+} from "../shared_rules.ts";
 import type { Sql } from "./pg_types.ts";
 
 /** Forward migrations of the PostgreSQL schema. */
@@ -80,31 +85,19 @@ export const PG_MIGRATIONS: readonly string[] = [
 /** Advisory lock key of the migration (any constant distinct from the sweeper's). */
 const MIGRATION_LOCK = 0x46544c01;
 
-/** The schema version recorded (0 for an empty database). */
-export async function pgSchemaVersion(sql: Sql): Promise<number> {
-  await sql`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
-  const [row] = await sql<{ v: number | null }[]>`SELECT MAX(version) AS v FROM schema_version`;
-  return row?.v ?? 0;
-}
-
 /** Applies every migration the database has not seen, each in its own transaction. */
 export async function migratePostgres(sql: Sql, migrations = PG_MIGRATIONS): Promise<number> {
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
-    await tx`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
+    await tx.unsafe(CREATE_SCHEMA_VERSION_TABLE);
   });
   for (;;) {
     const applied = await sql.begin(async (tx) => {
       // Serialises instances that start at once: the second sees the first one's version.
       await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
-      const [row] = await tx<{ v: number | null }[]>`SELECT MAX(version) AS v FROM schema_version`;
+      const [row] = await tx.unsafe<{ v: number | null }[]>(SELECT_SCHEMA_VERSION);
       const current = row?.v ?? 0;
-      if (current > migrations.length) {
-        throw new RangeError(
-          `The database has schema version ${current}, newer than this control plane knows ` +
-            `(${migrations.length}); upgrade the control plane`,
-        );
-      }
+      checkSchemaVersion(current, migrations.length);
       if (current === migrations.length) return current;
       // A migration may rewrite a big table: no statement timeout for it.
       await tx`SET LOCAL statement_timeout = 0`;

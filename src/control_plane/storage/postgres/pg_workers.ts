@@ -1,32 +1,12 @@
 /** Workers on PostgreSQL (see `WorkerRepository`). */
-import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "../../_deps.ts";
+import type { HeartbeatRequest, RegisterRequest } from "../../_deps.ts";
 import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import type { WorkerHolder, WorkerView } from "../records.ts";
 import type { WorkerRepository } from "../repositories.ts";
+import { type WorkerRow, workerViewOf } from "../row_views.ts";
 import { cappedMetadata } from "../shared_rules.ts";
 import type { Sql } from "./pg_types.ts";
-
-/** A `workers` row. */
-export interface PgWorkerRow {
-  worker_id: string;
-  key_id: string;
-  hostname: string;
-  platform: string;
-  version: string;
-  capabilities: string;
-  max_concurrency: number;
-  metadata: string;
-  status: string;
-  current_load: number;
-  last_metrics: string | null;
-  registered_at: number;
-  last_heartbeat: number | null;
-  instance_id: string | null;
-  legacy: boolean;
-  last_registered_at: number | null;
-  metrics_posted_at: number | null;
-}
 
 /** Worker storage on PostgreSQL. */
 export class PgWorkers implements WorkerRepository {
@@ -47,7 +27,7 @@ export class PgWorkers implements WorkerRepository {
     const capabilities = JSON.stringify(request.capabilities ?? []);
     const instanceId = request.instance_id ?? null;
     // One statement: two instances registering the same key at once end with one worker.
-    const [row] = await this.#sql<PgWorkerRow[]>`
+    const [row] = await this.#sql<WorkerRow[]>`
       INSERT INTO workers (worker_id, key_id, hostname, platform, version, capabilities,
         max_concurrency, metadata, status, current_load, registered_at, last_heartbeat,
         instance_id, legacy, last_registered_at)
@@ -61,7 +41,7 @@ export class PgWorkers implements WorkerRepository {
         instance_id = EXCLUDED.instance_id, legacy = EXCLUDED.legacy,
         last_registered_at = EXCLUDED.last_registered_at
       RETURNING *`;
-    return toView(row!);
+    return workerViewOf(row!);
   }
 
   async heartbeat(workerId: string, request: HeartbeatRequest): Promise<WorkerView | undefined> {
@@ -71,11 +51,11 @@ export class PgWorkers implements WorkerRepository {
     const patch = request.metadata;
     if (patch === undefined || Object.keys(patch).length === 0) {
       // The usual heartbeat: one round trip.
-      const [row] = await this.#sql<PgWorkerRow[]>`
+      const [row] = await this.#sql<WorkerRow[]>`
         UPDATE workers SET status = ${status}, current_load = COALESCE(${load}::int, current_load),
           last_metrics = COALESCE(${metrics}::text, last_metrics), last_heartbeat = ${this.#now()}
         WHERE worker_id = ${workerId} RETURNING *`;
-      return row ? toView(row) : undefined;
+      return row ? workerViewOf(row) : undefined;
     }
     return await this.#sql.begin(async (tx) => {
       const [current] = await tx<{ metadata: string }[]>`
@@ -85,12 +65,12 @@ export class PgWorkers implements WorkerRepository {
         ...parseColumn<Record<string, unknown>>(current.metadata, {}),
         ...patch,
       });
-      const [row] = await tx<PgWorkerRow[]>`
+      const [row] = await tx<WorkerRow[]>`
         UPDATE workers SET status = ${status}, current_load = COALESCE(${load}::int, current_load),
           last_metrics = COALESCE(${metrics}::text, last_metrics), metadata = ${metadata},
           last_heartbeat = ${this.#now()}
         WHERE worker_id = ${workerId} RETURNING *`;
-      return row ? toView(row) : undefined;
+      return row ? workerViewOf(row) : undefined;
     });
   }
 
@@ -107,14 +87,14 @@ export class PgWorkers implements WorkerRepository {
   }
 
   async get(workerId: string): Promise<WorkerView | undefined> {
-    const [row] = await this.#sql<PgWorkerRow[]>`
+    const [row] = await this.#sql<WorkerRow[]>`
       SELECT * FROM workers WHERE worker_id = ${workerId}`;
-    return row ? toView(row) : undefined;
+    return row ? workerViewOf(row) : undefined;
   }
 
   async byKey(keyId: string): Promise<WorkerView | undefined> {
-    const [row] = await this.#sql<PgWorkerRow[]>`SELECT * FROM workers WHERE key_id = ${keyId}`;
-    return row ? toView(row) : undefined;
+    const [row] = await this.#sql<WorkerRow[]>`SELECT * FROM workers WHERE key_id = ${keyId}`;
+    return row ? workerViewOf(row) : undefined;
   }
 
   async delete(workerId: string): Promise<void> {
@@ -134,31 +114,4 @@ export class PgWorkers implements WorkerRepository {
       RETURNING worker_id`;
     return rows.map((r) => r.worker_id);
   }
-}
-
-/** The view of a stored row. */
-export function toView(row: PgWorkerRow): WorkerView {
-  const status = row.status as WorkerStatus;
-  return {
-    worker_id: row.worker_id,
-    key_id: row.key_id,
-    hostname: row.hostname,
-    platform: row.platform,
-    version: row.version,
-    status,
-    is_online: status !== "offline",
-    capabilities: parseColumn<string[]>(row.capabilities, []),
-    max_concurrency: row.max_concurrency,
-    current_load: row.current_load,
-    metadata: parseColumn<Record<string, unknown>>(row.metadata, {}),
-    metrics: parseColumn<Record<string, unknown> | null>(row.last_metrics, null),
-    registered_at: row.registered_at,
-    last_heartbeat: row.last_heartbeat,
-    last_heartbeat_iso: row.last_heartbeat === null
-      ? null
-      : new Date(row.last_heartbeat).toISOString(),
-    legacy: row.legacy,
-    last_registered_at: row.last_registered_at,
-    metrics_posted_at: row.metrics_posted_at,
-  };
 }

@@ -1,5 +1,10 @@
 /** The control plane's SQLite database (`node:sqlite`, WAL) and its forward migrations. */
 import { DatabaseSync } from "node:sqlite";
+import {
+  checkSchemaVersion,
+  CREATE_SCHEMA_VERSION_TABLE,
+  SELECT_SCHEMA_VERSION,
+} from "../shared_rules.ts";
 
 /** File name of the database inside the data dir. */
 export const DATABASE_FILE = "control-plane.db";
@@ -113,8 +118,8 @@ function naming(error: unknown, path: string): unknown {
 
 /** The schema version recorded in `db` (0 for an empty database). */
 export function schemaVersion(db: DatabaseSync): number {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const row = db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as
+  db.exec(CREATE_SCHEMA_VERSION_TABLE);
+  const row = db.prepare(SELECT_SCHEMA_VERSION).get() as
     | { v: number | null }
     | undefined;
   return row?.v ?? 0;
@@ -122,12 +127,7 @@ export function schemaVersion(db: DatabaseSync): number {
 
 function migrate(db: DatabaseSync): void {
   const current = schemaVersion(db);
-  if (current > MIGRATIONS.length) {
-    throw new RangeError(
-      `The database has schema version ${current}, newer than this control plane knows ` +
-        `(${MIGRATIONS.length}); upgrade the control plane`,
-    );
-  }
+  checkSchemaVersion(current, MIGRATIONS.length);
   for (let version = current; version < MIGRATIONS.length; version++) {
     db.exec("BEGIN IMMEDIATE");
     try {

@@ -1,27 +1,9 @@
 /** Commands on SQLite (see `CommandRepository`). */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { IncomingResult } from "../../_deps.ts";
-import { parseColumn } from "../json_column.ts";
-import type { CommandStatus, CommandTiming, CommandView } from "../records.ts";
+import type { CommandTiming, CommandView } from "../records.ts";
 import type { CommandListOptions, CommandRepository } from "../repositories.ts";
-
-interface CommandRow {
-  id: string;
-  worker_id: string;
-  command_type: string;
-  params: string;
-  timeout_seconds: number;
-  status: CommandStatus;
-  created_at: number;
-  deliver_until: number;
-  deadline_at: number;
-  delivery_count: number;
-  delivered_at: number | null;
-  last_delivery_at: number | null;
-  acked_at: number | null;
-  finished_at: number | null;
-  result: string | null;
-}
+import { type CommandRow, commandViewOf } from "../row_views.ts";
 
 /** Command storage on the SQLite database. */
 export class SqliteCommands implements CommandRepository {
@@ -52,15 +34,14 @@ export class SqliteCommands implements CommandRepository {
     params: Record<string, unknown>;
     timeoutSeconds: number;
   }): Promise<CommandView> {
-    const id = this.#newId();
     const now = this.#now();
     const deliverUntil = now + this.#timing.deliveryWindowMs;
-    this.#db.prepare(
+    const row = this.#db.prepare(
       `INSERT INTO commands (id, worker_id, command_type, params, timeout_seconds, status,
          created_at, deliver_until, deadline_at)
-       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
-    ).run(
-      id,
+       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING *`,
+    ).get(
+      this.#newId(),
       input.workerId,
       input.commandType,
       JSON.stringify(input.params),
@@ -68,20 +49,16 @@ export class SqliteCommands implements CommandRepository {
       now,
       deliverUntil,
       deliverUntil,
-    );
-    return Promise.resolve(this.#get(id)!);
+    ) as unknown as CommandRow;
+    return Promise.resolve(commandViewOf(row));
   }
 
   /** The command with id `id`. */
   get(id: string): Promise<CommandView | undefined> {
-    return Promise.resolve(this.#get(id));
-  }
-
-  #get(id: string): CommandView | undefined {
     const row = this.#db.prepare("SELECT * FROM commands WHERE id = ?").get(id) as
       | CommandRow
       | undefined;
-    return row ? toView(row) : undefined;
+    return Promise.resolve(row ? commandViewOf(row) : undefined);
   }
 
   claimDeliverable(workerId: string, ackTimeoutMs: number, limit: number): Promise<CommandView[]> {
@@ -104,11 +81,13 @@ export class SqliteCommands implements CommandRepository {
            last_delivery_at = ?,
            deadline_at = CASE WHEN status = 'pending' THEN ? + timeout_seconds * 1000 + ?
                               ELSE MAX(deadline_at, ? + timeout_seconds * 1000 + ?) END
-         WHERE id = ?`,
+         WHERE id = ? RETURNING *`,
       );
-      for (const { id } of ids) mark.run(now, now, now, grace, now, grace, id);
+      const claimed = ids.map(({ id }) =>
+        mark.get(now, now, now, grace, now, grace, id) as unknown as CommandRow
+      );
       this.#db.exec("COMMIT");
-      return Promise.resolve(ids.map(({ id }) => this.#get(id)).filter((v) => v !== undefined));
+      return Promise.resolve(claimed.map(commandViewOf));
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
@@ -167,7 +146,7 @@ export class SqliteCommands implements CommandRepository {
     const sql = `SELECT * FROM commands ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     const rows = this.#db.prepare(sql).all(...args, options.limit) as unknown as CommandRow[];
-    return Promise.resolve(rows.map(toView));
+    return Promise.resolve(rows.map(commandViewOf));
   }
 
   /** Marks `timeout` every non-terminal command past its deadline; returns their ids. */
@@ -182,23 +161,4 @@ export class SqliteCommands implements CommandRepository {
     ).all(now, now) as unknown as { id: string }[];
     return Promise.resolve(rows.map((r) => r.id));
   }
-}
-
-function toView(row: CommandRow): CommandView {
-  return {
-    command_id: row.id,
-    worker_id: row.worker_id,
-    command_type: row.command_type,
-    params: parseColumn<Record<string, unknown>>(row.params, {}),
-    timeout_seconds: row.timeout_seconds,
-    status: row.status,
-    created_at: row.created_at,
-    delivered_at: row.delivered_at,
-    last_delivery_at: row.last_delivery_at,
-    acked_at: row.acked_at,
-    finished_at: row.finished_at,
-    deadline_at: row.deadline_at,
-    delivery_count: row.delivery_count,
-    result: parseColumn<Record<string, unknown> | null>(row.result, null),
-  };
 }

@@ -5,27 +5,20 @@ import {
   decodeCursor,
   DEFAULT_FLEET_SORT,
   encodeCursor,
-  finiteOrNull,
   type FleetPage,
   type FleetPageOptions,
   likePattern,
+  snapshotColumnSql,
 } from "../../fleet_query.ts";
 import type { FleetRepository } from "../repositories.ts";
-import { toView, type WorkerRow } from "./sqlite_workers.ts";
+import { type FleetPageRow, fleetRowOf, workerKeyInfoOf, type WorkerKeyRow } from "../row_views.ts";
 
 const METRICS = "w.last_metrics";
-const numberAt = (path: string) => `CAST(json_extract(${METRICS}, '$.${path}') AS REAL)`;
-const percentOf = (used: string, total: string) =>
-  `(100.0 * ${numberAt(used)} / NULLIF(${numberAt(total)}, 0))`;
-
 /** The SQL of each value a row shows; sortable ones are made non-null for keyset pagination. */
-const COLUMN_SQL = {
-  cpu: numberAt("cpu_percent"),
-  memory: percentOf("memory_used_mb", "memory_total_mb"),
-  disk: percentOf("disk_used_gb", "disk_total_gb"),
-  trading: `json_extract(${METRICS}, '$.trading_status')`,
-  active_trades: numberAt("active_trades"),
-} as const;
+const COLUMN_SQL = snapshotColumnSql({
+  numberAt: (path) => `CAST(json_extract(${METRICS}, '$.${path}') AS REAL)`,
+  stringAt: (path) => `json_extract(${METRICS}, '$.${path}')`,
+});
 
 /** Sort expressions: never null, one type per key, so `(expr, worker_id) > (?, ?)` is total. */
 const SORT_SQL: Record<FleetSortKey, string> = {
@@ -42,16 +35,8 @@ const SORT_SQL: Record<FleetSortKey, string> = {
   trading: `COALESCE(${COLUMN_SQL.trading}, '')`,
 };
 
-interface PageRow extends WorkerRow {
+interface PageRow extends FleetPageRow {
   sort_value: SQLInputValue;
-  key_name: string | null;
-  key_active: number | null;
-  key_revoked_at: number | null;
-  cpu: number | null;
-  memory: number | null;
-  disk: number | null;
-  trading: string | null;
-  active_trades: number | null;
 }
 
 /** Queries of the worker list over the SQLite database. */
@@ -94,20 +79,7 @@ export class SqliteFleet implements FleetRepository {
     ).all(...pageArgs, options.limit + 1) as unknown as PageRow[];
     const more = rows.length > options.limit;
     const shown = more ? rows.slice(0, options.limit) : rows;
-    const out: FleetRow[] = [];
-    for (const row of shown) {
-      out.push({
-        ...toView(row),
-        key_name: row.key_name,
-        key_active: row.key_active === 1,
-        key_revoked_at: row.key_revoked_at,
-        cpu_percent: finiteOrNull(row.cpu),
-        memory_percent: finiteOrNull(row.memory),
-        disk_percent: finiteOrNull(row.disk),
-        trading_status: typeof row.trading === "string" ? row.trading : null,
-        active_trades: finiteOrNull(row.active_trades),
-      });
-    }
+    const out: FleetRow[] = shown.map(fleetRowOf);
     const last = shown.at(-1);
     return Promise.resolve({
       rows: out,
@@ -140,20 +112,8 @@ export class SqliteFleet implements FleetRepository {
     const row = this.#db.prepare(
       `SELECT k.id, k.name, k.prefix, k.active, k.revoked_at FROM workers w
        JOIN api_keys k ON k.id = w.key_id WHERE w.worker_id = ?`,
-    ).get(workerId) as
-      | { id: string; name: string; prefix: string; active: number; revoked_at: number | null }
-      | undefined;
-    return Promise.resolve(
-      row
-        ? {
-          id: row.id,
-          name: row.name,
-          key_prefix: row.prefix,
-          active: row.active === 1,
-          revoked_at: row.revoked_at,
-        }
-        : null,
-    );
+    ).get(workerId) as WorkerKeyRow | undefined;
+    return Promise.resolve(row ? workerKeyInfoOf(row) : null);
   }
 }
 

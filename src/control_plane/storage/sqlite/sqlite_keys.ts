@@ -1,27 +1,10 @@
 /** Keys on SQLite (see `KeyRepository`). */
 import type { DatabaseSync } from "node:sqlite";
-import { timingSafeEqual } from "node:crypto";
-import { apiKeyPrefix, fromHex, isApiKey } from "../../_deps.ts";
-import { sha256 } from "../../_secrets.ts";
-import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
-import type { KeyRecord, KeyView } from "../records.ts";
-import { viewOf } from "../records.ts";
+import { type KeyRecord, type KeyView, viewOf } from "../records.ts";
 import type { KeyRepository } from "../repositories.ts";
-import { LAST_USED_RESOLUTION_MS, newKeyMaterial } from "../shared_rules.ts";
-
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  hash: string;
-  scopes: string;
-  signing_key: Uint8Array;
-  active: number;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
+import { keyRecordOf, type KeyRow } from "../row_views.ts";
+import { authenticateKey, createKeyWithFreePrefix } from "../shared_rules.ts";
 
 /** Key storage on the SQLite database. */
 export class SqliteKeys implements KeyRepository {
@@ -36,39 +19,42 @@ export class SqliteKeys implements KeyRepository {
     this.#newId = options.newId;
   }
 
-  async create(
+  create(
     name: string,
     scopes: readonly string[] = ["worker"],
   ): Promise<{ record: KeyRecord; key: string }> {
-    for (let attempt = 0;; attempt++) {
-      const made = await newKeyMaterial();
-      const exists = this.#db.prepare("SELECT 1 FROM api_keys WHERE prefix = ?").get(made.prefix);
-      if (exists && attempt < 5) continue;
-      const id = this.#newId();
-      this.#db.prepare(
+    // A prefix already taken: the insert does nothing, and another key is made.
+    return createKeyWithFreePrefix((made) => {
+      const row = this.#db.prepare(
         `INSERT INTO api_keys (id, name, prefix, hash, scopes, signing_key, active, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
-      ).run(id, name, made.prefix, made.hash, JSON.stringify(scopes), made.signingKey, this.#now());
-      return { record: this.#get(id)!, key: made.key };
-    }
+         VALUES (?, ?, ?, ?, ?, ?, 1, ?)
+         ON CONFLICT (prefix) DO NOTHING RETURNING *`,
+      ).get(
+        this.#newId(),
+        name,
+        made.prefix,
+        made.hash,
+        JSON.stringify(scopes),
+        made.signingKey,
+        this.#now(),
+      ) as KeyRow | undefined;
+      return Promise.resolve(row ? keyRecordOf(row) : undefined);
+    });
   }
 
-  async authenticate(rawKey: string): Promise<KeyRecord | undefined> {
-    if (!isApiKey(rawKey)) return undefined;
-    const given = await sha256(rawKey);
-    const row = this.#db.prepare("SELECT * FROM api_keys WHERE prefix = ?").get(
-      apiKeyPrefix(rawKey),
-    ) as KeyRow | undefined;
-    // Compare against a dummy when there is no row, so timing does not tell the two apart.
-    const expected = row ? fromHex(row.hash) : new Uint8Array(32);
-    const same = timingSafeEqual(given, expected);
-    if (!row || !same || row.active !== 1) return undefined;
-    const now = this.#now();
-    if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
-      this.#db.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").run(now, row.id);
-      row.last_used_at = now;
-    }
-    return toRecord(row);
+  authenticate(rawKey: string): Promise<KeyRecord | undefined> {
+    return authenticateKey(rawKey, this.#now(), {
+      byPrefix: (prefix) =>
+        Promise.resolve(
+          this.#db.prepare("SELECT * FROM api_keys WHERE prefix = ?").get(prefix) as
+            | KeyRow
+            | undefined,
+        ),
+      noteUse: (id, at) => {
+        this.#db.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?").run(at, id);
+        return Promise.resolve();
+      },
+    });
   }
 
   get(id: string): Promise<KeyRecord | undefined> {
@@ -81,7 +67,7 @@ export class SqliteKeys implements KeyRepository {
        LEFT JOIN workers w ON w.key_id = k.id ORDER BY k.created_at DESC, k.id`,
     ).all() as unknown as (KeyRow & { worker_id: string | null })[];
     return Promise.resolve(
-      rows.map((row) => ({ ...viewOf(toRecord(row)), worker_id: row.worker_id })),
+      rows.map((row) => ({ ...viewOf(keyRecordOf(row)), worker_id: row.worker_id })),
     );
   }
 
@@ -97,20 +83,6 @@ export class SqliteKeys implements KeyRepository {
     const row = this.#db.prepare("SELECT * FROM api_keys WHERE id = ?").get(id) as
       | KeyRow
       | undefined;
-    return row ? toRecord(row) : undefined;
+    return row ? keyRecordOf(row) : undefined;
   }
-}
-
-function toRecord(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    scopes: parseColumn<string[]>(row.scopes, []),
-    signingKey: new Uint8Array(row.signing_key),
-    active: row.active === 1,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
-  };
 }

@@ -1,32 +1,12 @@
 /** Workers on SQLite (see `WorkerRepository`). */
 import type { DatabaseSync } from "node:sqlite";
-import type { HeartbeatRequest, RegisterRequest, WorkerStatus } from "../../_deps.ts";
+import type { HeartbeatRequest, RegisterRequest } from "../../_deps.ts";
 import { parseColumn } from "../json_column.ts";
 import { NotFoundError } from "../errors.ts";
 import type { WorkerHolder, WorkerView } from "../records.ts";
 import type { WorkerRepository } from "../repositories.ts";
+import { type WorkerRow, workerViewOf } from "../row_views.ts";
 import { cappedMetadata } from "../shared_rules.ts";
-
-/** A `workers` row. */
-export interface WorkerRow {
-  worker_id: string;
-  key_id: string;
-  hostname: string;
-  platform: string;
-  version: string;
-  capabilities: string;
-  max_concurrency: number;
-  metadata: string;
-  status: string;
-  current_load: number;
-  last_metrics: string | null;
-  registered_at: number;
-  last_heartbeat: number | null;
-  instance_id: string | null;
-  legacy: number;
-  last_registered_at: number | null;
-  metrics_posted_at: number | null;
-}
 
 /** Worker storage on the SQLite database. */
 export class SqliteWorkers implements WorkerRepository {
@@ -49,79 +29,68 @@ export class SqliteWorkers implements WorkerRepository {
    */
   register(keyId: string, request: RegisterRequest): Promise<WorkerView> {
     const now = this.#now();
-    const existing = this.#db.prepare("SELECT worker_id FROM workers WHERE key_id = ?").get(
-      keyId,
-    ) as { worker_id: string } | undefined;
     const metadata = cappedMetadata(request.metadata ?? {});
     const capabilities = JSON.stringify(request.capabilities ?? []);
-    const maxConcurrency = request.max_concurrency ?? 1;
     const instanceId = request.instance_id ?? null;
-    const legacy = instanceId === null ? 1 : 0;
-    if (existing) {
-      this.#db.prepare(
-        `UPDATE workers SET hostname = ?, platform = ?, version = ?, capabilities = ?,
-           max_concurrency = ?, metadata = ?, status = 'online', last_heartbeat = ?,
-           instance_id = ?, legacy = ?, last_registered_at = ?
-         WHERE worker_id = ?`,
-      ).run(
-        request.hostname,
-        request.platform,
-        request.version,
-        capabilities,
-        maxConcurrency,
-        metadata,
-        now,
-        instanceId,
-        legacy,
-        now,
-        existing.worker_id,
-      );
-      return Promise.resolve(this.#view(existing.worker_id)!);
-    }
-    const workerId = this.#newId();
-    this.#db.prepare(
+    const row = this.#db.prepare(
       `INSERT INTO workers (worker_id, key_id, hostname, platform, version, capabilities,
          max_concurrency, metadata, status, current_load, registered_at, last_heartbeat,
          instance_id, legacy, last_registered_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', 0, ?, ?, ?, ?, ?)`,
-    ).run(
-      workerId,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', 0, ?, ?, ?, ?, ?)
+       ON CONFLICT (key_id) DO UPDATE SET hostname = excluded.hostname,
+         platform = excluded.platform, version = excluded.version,
+         capabilities = excluded.capabilities, max_concurrency = excluded.max_concurrency,
+         metadata = excluded.metadata, status = 'online', last_heartbeat = excluded.last_heartbeat,
+         instance_id = excluded.instance_id, legacy = excluded.legacy,
+         last_registered_at = excluded.last_registered_at
+       RETURNING *`,
+    ).get(
+      this.#newId(),
       keyId,
       request.hostname,
       request.platform,
       request.version,
       capabilities,
-      maxConcurrency,
+      request.max_concurrency ?? 1,
       metadata,
       now,
       now,
       instanceId,
-      legacy,
+      instanceId === null ? 1 : 0,
       now,
-    );
-    return Promise.resolve(this.#view(workerId)!);
+    ) as unknown as WorkerRow;
+    return Promise.resolve(workerViewOf(row));
   }
 
   /** Records a heartbeat: status, load, latest flat metrics, metadata merged shallowly. */
   heartbeat(workerId: string, request: HeartbeatRequest): Promise<WorkerView | undefined> {
-    const current = this.#row(workerId);
-    if (!current) return Promise.resolve(undefined);
-    const metadata = cappedMetadata({
-      ...parseColumn<Record<string, unknown>>(current.metadata, {}),
-      ...request.metadata,
-    });
-    this.#db.prepare(
-      `UPDATE workers SET status = ?, current_load = ?, last_metrics = COALESCE(?, last_metrics),
-         metadata = ?, last_heartbeat = ? WHERE worker_id = ?`,
-    ).run(
+    const patch = request.metadata;
+    let metadata: string | null = null;
+    if (patch !== undefined && Object.keys(patch).length > 0) {
+      const current = this.#db.prepare("SELECT metadata FROM workers WHERE worker_id = ?").get(
+        workerId,
+      ) as { metadata: string } | undefined;
+      if (!current) return Promise.resolve(undefined);
+      metadata = cappedMetadata({
+        ...parseColumn<Record<string, unknown>>(current.metadata, {}),
+        ...patch,
+      });
+    }
+    // The usual heartbeat (no metadata): one statement.
+    const row = this.#db.prepare(
+      `UPDATE workers SET status = ?, current_load = COALESCE(?, current_load),
+         last_metrics = COALESCE(?, last_metrics), metadata = COALESCE(?, metadata),
+         last_heartbeat = ?
+       WHERE worker_id = ? RETURNING *`,
+    ).get(
       request.status ?? "online",
-      request.current_load ?? current.current_load,
+      request.current_load ?? null,
       request.metrics ? JSON.stringify(request.metrics) : null,
       metadata,
       this.#now(),
       workerId,
-    );
-    return Promise.resolve(this.#view(workerId));
+    ) as WorkerRow | undefined;
+    return Promise.resolve(row ? workerViewOf(row) : undefined);
   }
 
   /** Who holds key `keyId` now, if a worker registered with it. */
@@ -144,12 +113,10 @@ export class SqliteWorkers implements WorkerRepository {
 
   /** The worker with id `workerId`. */
   get(workerId: string): Promise<WorkerView | undefined> {
-    return Promise.resolve(this.#view(workerId));
-  }
-
-  #view(workerId: string): WorkerView | undefined {
-    const row = this.#row(workerId);
-    return row ? toView(row) : undefined;
+    const row = this.#db.prepare("SELECT * FROM workers WHERE worker_id = ?").get(workerId) as
+      | WorkerRow
+      | undefined;
+    return Promise.resolve(row ? workerViewOf(row) : undefined);
   }
 
   /** The worker bound to key `keyId`, if it registered. */
@@ -157,7 +124,7 @@ export class SqliteWorkers implements WorkerRepository {
     const row = this.#db.prepare("SELECT * FROM workers WHERE key_id = ?").get(keyId) as
       | WorkerRow
       | undefined;
-    return Promise.resolve(row ? toView(row) : undefined);
+    return Promise.resolve(row ? workerViewOf(row) : undefined);
   }
 
   /** Deletes a worker with its commands and samples; returns false when unknown. */
@@ -185,37 +152,4 @@ export class SqliteWorkers implements WorkerRepository {
     ).all(before) as unknown as { worker_id: string }[];
     return Promise.resolve(rows.map((r) => r.worker_id));
   }
-
-  #row(workerId: string): WorkerRow | undefined {
-    return this.#db.prepare("SELECT * FROM workers WHERE worker_id = ?").get(workerId) as
-      | WorkerRow
-      | undefined;
-  }
-}
-
-/** The view of a stored row. */
-export function toView(row: WorkerRow): WorkerView {
-  const status = row.status as WorkerStatus;
-  return {
-    worker_id: row.worker_id,
-    key_id: row.key_id,
-    hostname: row.hostname,
-    platform: row.platform,
-    version: row.version,
-    status,
-    is_online: status !== "offline",
-    capabilities: parseColumn<string[]>(row.capabilities, []),
-    max_concurrency: row.max_concurrency,
-    current_load: row.current_load,
-    metadata: parseColumn<Record<string, unknown>>(row.metadata, {}),
-    metrics: parseColumn<Record<string, unknown> | null>(row.last_metrics, null),
-    registered_at: row.registered_at,
-    last_heartbeat: row.last_heartbeat,
-    last_heartbeat_iso: row.last_heartbeat === null
-      ? null
-      : new Date(row.last_heartbeat).toISOString(),
-    legacy: row.legacy === 1,
-    last_registered_at: row.last_registered_at,
-    metrics_posted_at: row.metrics_posted_at,
-  };
 }
